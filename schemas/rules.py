@@ -1,0 +1,76 @@
+"""The rules of the input contract, grouped the way the survey manager fixes them.
+
+Each group becomes one blocking asset check in Dagster and one section of the validation
+report; each rule name is what `validation.json` reports.
+"""
+
+from dataclasses import dataclass
+
+from schemas.findings import ERROR, WARNING
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    description: str
+    rules: tuple[str, ...]
+    severity: str = ERROR
+
+
+RULE_GROUPS = (
+    RuleGroup(
+        "file_is_readable_csv",
+        "The file is UTF-8 text, separated by commas, with one header row naming each column once, "
+        "at least one row of answers, and as many fields in every record as in the header.",
+        ("encoding", "empty_file", "delimiter", "header", "duplicate_column", "ragged_row", "no_rows"),
+    ),
+    RuleGroup(
+        "required_columns_present",
+        "Every column of the questionnaire is in the header (only the respondent's name and phone and "
+        "the interviewer's notes may be left out).",
+        ("missing_column",),
+    ),
+    RuleGroup(
+        "required_answers_given",
+        "Every question that every firm must answer has an answer.",
+        ("required",),
+    ),
+    RuleGroup(
+        "answers_well_formed",
+        "Whole numbers, numbers, dates, firm ids and codes are written the way the codebook says.",
+        ("integer", "number", "date", "firm_id_format", "allowed_codes", "multi_select"),
+    ),
+    RuleGroup(
+        "answers_in_range",
+        "Numbers lie within the ranges the questionnaire allows (1-10 scales, counts, percentages).",
+        ("range",),
+    ),
+    RuleGroup(
+        "firm_ids_unique",
+        "Each firm appears once in the wave.",
+        ("duplicate_firm_id",),
+    ),
+    RuleGroup(
+        "skip_logic_followed",
+        "Q9 is answered exactly when Q6 is yes; Q19 and Q20 exactly when Q18 names a source.",
+        ("q9_skip", "q19_skip", "q20_skip"),
+    ),
+    RuleGroup(
+        "constraint_ranking_consistent",
+        "The Q10 constraints are ranked without gaps and without naming one twice.",
+        ("q10_ranking",),
+    ),
+    RuleGroup(
+        "other_answers_specified",
+        "An 'other' answer in Q10 or Q18 comes with its text.",
+        ("other_text",),
+    ),
+    RuleGroup(
+        "no_data_quality_warnings",
+        "Nothing looks unusual: no columns outside the questionnaire.",
+        ("unknown_column",),
+        WARNING,
+    ),
+)
+
+BLOCKING_RULES = frozenset(rule for group in RULE_GROUPS if group.severity == ERROR for rule in group.rules)

@@ -1,0 +1,170 @@
+"""cleantech-survey: the command line of `shared/spec/outputs.md`.
+
+Exit statuses: 0 done; 1 the wave failed validation; 2 wrong call; 3 the warehouse stayed
+busy with another run; 4 an unexpected fault (its sentence says what; --debug adds the traceback).
+"""
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUSY, EXIT_FAULT = 0, 1, 2, 3, 4
+SHOWN_ERRORS = 20
+
+
+class UsageError(Exception):
+    """The call itself is wrong: nothing was read or written."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"cleantech-survey {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("Interrupted; nothing published by this run was left half-written.", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last line of defence: a sentence, never a traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"cleantech-survey {args.command}: unexpected fault: {error}", file=sys.stderr)
+        return EXIT_FAULT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cleantech-survey",
+        description="Validate, analyse and report waves of the Red River Delta clean-technology survey.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="CALL")
+
+    def wave_call(name: str, help_text: str, handler):
+        call = commands.add_parser(name, help=help_text, description=help_text)
+        call.add_argument("file", metavar="FILE", type=Path, help="the wave's CSV export")
+        call.add_argument("--wave", metavar="ID", help="wave id (default: the file name's stem)")
+        call.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: data/outputs/<wave>/)")
+        call.add_argument("--all-errors", action="store_true", help="list every finding, not 1,000 per rule")
+        call.add_argument("--debug", action="store_true", help="show Dagster's log and any traceback")
+        call.set_defaults(handler=handler)
+
+    wave_call("run", "Validate, load, derive, fit and render one wave.", run_command)
+    wave_call("validate", "Validate one wave only; the warehouse is not written.", validate_command)
+
+    ui = commands.add_parser("ui", help="Start the Dagster UI with its daemon (sensor, schedule).",
+                             description="Start the Dagster UI with its daemon (sensor, schedule).")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    ui.add_argument("--debug", action="store_true", help="show any traceback")
+    ui.set_defaults(handler=ui_command)
+
+    waves = commands.add_parser("waves", help="List the known waves, their status and last report.",
+                                description="List the known waves, their status and last report.")
+    waves.add_argument("--debug", action="store_true", help="show any traceback")
+    waves.set_defaults(handler=waves_command)
+    return parser
+
+
+def _checked_call(args) -> tuple[Path, str]:
+    from workflows.runner import is_wave_id
+
+    source: Path = args.file
+    if not source.exists():
+        raise UsageError(f"the file {source} does not exist.")
+    if not source.is_file():
+        raise UsageError(f"{source} is not a file.")
+    try:
+        source.open("rb").close()
+    except OSError as error:
+        raise UsageError(f"the file {source} cannot be opened ({error.strerror}).") from None
+    wave = args.wave if args.wave is not None else source.stem
+    if not is_wave_id(wave):
+        raise UsageError(
+            f"the wave id {wave!r} is not allowed: use 1-32 letters, digits, '_' or '-', "
+            "starting with a letter or digit (name the file so, or pass --wave ID)."
+        )
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder.")
+    return source, wave
+
+
+def run_command(args) -> int:
+    from workflows import settings
+    from workflows.locking import WarehouseBusy, warehouse_lock
+    from workflows.runner import run_wave
+
+    source, wave = _checked_call(args)
+    settings.apply_defaults()
+    wait = settings.lock_wait_seconds()
+    try:
+        with warehouse_lock(Path(settings.get("CLEANTECH_WAREHOUSE")), wait):
+            outcome = run_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
+    except WarehouseBusy as error:
+        print(f"cleantech-survey run: {error} Try again when it has finished "
+              "(CLEANTECH_LOCK_WAIT_SECONDS sets how long to wait).", file=sys.stderr)
+        return EXIT_BUSY
+    return _report_outcome(source, outcome, wrote_report=True)
+
+
+def validate_command(args) -> int:
+    from workflows.runner import validate_wave
+
+    source, wave = _checked_call(args)
+    outcome = validate_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
+    return _report_outcome(source, outcome, wrote_report=False)
+
+
+def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
+    if outcome.errors:
+        _print_findings(source, outcome)
+        return EXIT_INVALID
+    if not outcome.succeeded:
+        if outcome.failure and "lock" in outcome.failure.lower():
+            print(f"cleantech-survey: the warehouse is held by another process: {outcome.failure}", file=sys.stderr)
+            return EXIT_BUSY
+        print(f"cleantech-survey: wave {outcome.wave} could not be completed: {outcome.failure}", file=sys.stderr)
+        return EXIT_FAULT
+    warned = f", {outcome.warnings} warning(s)" if outcome.warnings else ""
+    print(f"Wave {outcome.wave} ({source.name}) is valid{warned}. Findings: {outcome.validation_json}")
+    if wrote_report:
+        print(f"Report and data written to {outcome.out_dir}/ (report.pdf, results.json, "
+              "firm_indices.csv, validation.json)")
+    return EXIT_OK
+
+
+def _print_findings(source: Path, outcome) -> None:
+    document = json.loads(outcome.validation_json.read_text(encoding="utf-8"))
+    errors = document["errors"]
+    counts = {rule: n for rule, n in document["counts"].items() if any(e["rule"] == rule for e in errors)}
+    print(f"{source}: wave {outcome.wave} failed validation with {outcome.errors} error(s) "
+          f"({', '.join(f'{rule} {n}' for rule, n in counts.items())}); no report was written.", file=sys.stderr)
+    for item in errors[:SHOWN_ERRORS]:
+        where = f"row {item['row']}" if item["row"] is not None else "file"
+        firm = f" (firm {item['firm_id']})" if item.get("firm_id") else ""
+        print(f"  {where}{firm}: {item['message']} [rule {item['rule']}]", file=sys.stderr)
+    if outcome.errors > SHOWN_ERRORS:
+        print(f"  ... and {outcome.errors - SHOWN_ERRORS} more.", file=sys.stderr)
+    print(f"Every finding is listed in {outcome.validation_json}", file=sys.stderr)
+
+
+def ui_command(args) -> int:
+    from workflows.ui import serve
+
+    return serve(args.host, args.port)
+
+
+def waves_command(args) -> int:
+    from workflows.wave_list import print_waves
+
+    return print_waves()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

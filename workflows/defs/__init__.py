@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per stage; `workflows/definitions.py` loads them all."""

@@ -1,0 +1,40 @@
+"""The paper's regression models, fitted per wave on the firm indices."""
+
+import json
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from workflows import outputs, statistics
+from workflows.defs.partitions import wave_partitions
+
+MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model varchar, document json)"
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    deps=["firm_indices"],
+    kinds={"statsmodels", "duckdb"},
+    group_name="analysis",
+    code_version="1",
+)
+def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """The paper's logit for adoption and OLS for expenditure, fitted on the wave's firms."""
+    wave = context.partition_key
+    with warehouse.get_connection() as conn:
+        firms = conn.execute("select * from firm_indices where wave = $wave order by firm_id", {"wave": wave}).df()
+        fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION}
+        conn.begin()
+        conn.execute(MODEL_FITS_DDL)
+        conn.execute("delete from model_fits where wave = $wave", {"wave": wave})
+        for key, document in fits.items():
+            conn.execute("insert into model_fits values ($wave, $model, $document)",
+                         {"wave": wave, "model": key, "document": json.dumps(outputs.clean(document))})
+        conn.commit()
+    summary_keys = ("n", "converged", "llf", "prsquared", "rsquared", "rsquared_adj")
+    return dg.MaterializeResult(
+        metadata={
+            key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))
+            for key, fit in fits.items()
+        }
+    )

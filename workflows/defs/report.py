@@ -1,0 +1,81 @@
+"""The wave's results document and its published report: the contract's files and the bilingual PDF."""
+
+import json
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from workflows import outputs, provenance, results, staging
+from workflows.defs.partitions import wave_partitions
+from workflows.defs.resources import WaveFiles
+from workflows.report_context import report_context
+from workflows.rendering import render_html, render_pdf
+
+RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key, document json)"
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    deps=["enterprise_characteristics", "constraint_mentions", "knowledge_sources",
+          "pollution_seriousness", "regression_models"],
+    kinds={"duckdb", "json"},
+    group_name="report",
+    code_version="1",
+)
+def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """Every figure of the wave in one document, the one `results.json` publishes."""
+    wave = context.partition_key
+    with warehouse.get_connection() as conn:
+        document = results.wave_results(conn, wave)
+        conn.begin()
+        conn.execute(RESULTS_DDL)
+        conn.execute("insert or replace into wave_results values ($wave, $document)",
+                     {"wave": wave, "document": json.dumps(document)})
+        conn.commit()
+    total = document["characteristics"]["total"]
+    return dg.MaterializeResult(
+        metadata={
+            "n_firms": document["n_firms"],
+            "adopters": total["adopters"],
+            "raw_sha256": document["raw_sha256"],
+            "synthetic": provenance.is_synthetic(document["raw_sha256"]),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    deps=[wave_results, "firm_indices"],
+    kinds={"pdf", "weasyprint", "jinja"},
+    group_name="report",
+    code_version="1",
+)
+def wave_report(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles
+) -> dg.MaterializeResult:
+    """The bilingual PDF report with `results.json`, `firm_indices.csv` and `validation.json` beside it."""
+    wave = context.partition_key
+    with warehouse.get_connection() as conn:
+        document = json.loads(conn.execute(
+            "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
+        firms = conn.execute("select * from firm_indices where wave = $wave", {"wave": wave}).df()
+        register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
+        findings = staging.findings_of(conn, wave, register["raw_sha256"])
+    # The report's date is the wave's median interview day: the same inputs give the same bytes.
+    interviewed = register["median_interview_date"]
+    html = render_html("report.html.j2", **report_context(document, register["source_name"], f"{interviewed:%Y-%m-%d}"))
+    pdf = render_pdf(html, source_date_epoch=int(interviewed.timestamp()))
+    target = wave_files.published_dir(wave)
+    outputs.write_firm_indices(target / "firm_indices.csv", firms)
+    outputs.write_json(target / "results.json", document)
+    outputs.write_json(target / "validation.json", outputs.validation_document(wave, findings, wave_files.all_errors))
+    outputs.write_bytes(target / "report.pdf", pdf)
+    context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
+    return dg.MaterializeResult(
+        metadata={
+            "report_pdf": dg.MetadataValue.path(str(target / "report.pdf")),
+            "report_sha256": outputs.sha256_of(pdf),
+            "pages": pdf.count(b"/Type /Page\n") or None,
+            "raw_sha256": document["raw_sha256"],
+        }
+    )

@@ -1,0 +1,54 @@
+"""The warehouse and the wave files, configured from the environment with embedded defaults."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from workflows import settings
+
+settings.apply_defaults()
+
+# Extensions that would download at run time are unavailable offline; fail fast instead.
+OFFLINE_DUCKDB = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class WaveFiles(dg.ConfigurableResource):
+    """Where a wave's raw file is read from and where its outputs are written."""
+
+    raw_dir: str
+    outputs_dir: str
+    source_file: str = ""
+    out_dir: str = ""
+    all_errors: bool = False
+
+    def source_of(self, wave: str) -> Path:
+        """The command line's FILE, else `<raw_dir>/<wave>.csv`."""
+        return Path(self.source_file) if self.source_file else Path(self.raw_dir) / f"{wave}.csv"
+
+    def published_dir(self, wave: str) -> Path:
+        """Where a successful run writes the contract's files: `--out`, else `<outputs_dir>/<wave>`."""
+        return Path(self.out_dir) if self.out_dir else Path(self.outputs_dir) / wave
+
+    def attempt_dir(self, wave: str) -> Path:
+        """Where an attempt writes its `validation.json`: beside, never over, the last good outputs."""
+        published = self.published_dir(wave)
+        if self.out_dir or not (published / "report.pdf").exists():
+            return published
+        return published / "last-attempt"
+
+
+def warehouse_resource(database: str | dg.EnvVar) -> DuckDBResource:
+    return DuckDBResource(database=database, connection_config=OFFLINE_DUCKDB)
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": warehouse_resource(dg.EnvVar("CLEANTECH_WAREHOUSE")),
+            "wave_files": WaveFiles(
+                raw_dir=dg.EnvVar("CLEANTECH_RAW_DIR"), outputs_dir=dg.EnvVar("CLEANTECH_OUTPUTS_DIR")
+            ),
+        }
+    )

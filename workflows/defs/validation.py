@@ -1,0 +1,81 @@
+"""The contract's rules as blocking asset checks on the raw wave, and the validated wave they guard.
+
+The findings are computed once, when the raw wave is staged; each check reports its group's
+share of them, so a failing wave shows in the UI which rules failed, how often, and where.
+"""
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from schemas.findings import ERROR
+from schemas.rules import RULE_GROUPS, RuleGroup
+from workflows import sql, staging
+from workflows.defs.ingest import raw_wave
+from workflows.defs.partitions import wave_partitions
+
+SAMPLE_ROWS = 10
+
+
+def rule_group_check(group: RuleGroup) -> dg.AssetChecksDefinition:
+    """One check per rule group: passes when the wave's latest attempt breaks none of its rules."""
+
+    @dg.asset_check(
+        asset=raw_wave,
+        name=group.name,
+        description=group.description,
+        blocking=group.severity == ERROR,
+        partitions_def=wave_partitions,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        wave = context.partition_key
+        with warehouse.get_connection() as conn:
+            attempt = staging.latest_attempt(conn, wave)
+            findings = staging.findings_of(conn, wave, attempt["raw_sha256"]) if attempt else pd.DataFrame()
+        mine = findings[findings["rule"].isin(group.rules)] if not findings.empty else findings
+        counts = mine["rule"].value_counts().to_dict() if not mine.empty else {}
+        return dg.AssetCheckResult(
+            passed=mine.empty,
+            severity=dg.AssetCheckSeverity.ERROR if group.severity == ERROR else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "failures": len(mine),
+                "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
+                "sample": dg.MetadataValue.md(_sample_table(mine)),
+                "raw_sha256": attempt["raw_sha256"] if attempt else "",
+            },
+        )
+
+    return _check
+
+
+def _sample_table(findings: pd.DataFrame) -> str:
+    if findings.empty:
+        return "No failures."
+    sample = findings.head(SAMPLE_ROWS)[["row", "firm_id", "column", "value", "message"]]
+    return sample.astype(object).where(sample.notna(), "").to_markdown(index=False)
+
+
+rule_checks = [rule_group_check(group) for group in RULE_GROUPS]
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    deps=[raw_wave],
+    kinds={"duckdb"},
+    group_name="intake",
+    code_version="1",
+)
+def survey_responses(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """The validated wave, typed and published: one row per firm, without personal columns."""
+    wave = context.partition_key
+    with warehouse.get_connection() as conn:
+        attempt = staging.latest_attempt(conn, wave)
+        params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
+        conn.begin()
+        n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log)
+        staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"])
+        conn.commit()
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"]},
+        data_version=dg.DataVersion(attempt["raw_sha256"]),
+    )

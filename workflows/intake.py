@@ -1,0 +1,200 @@
+"""Read a raw wave file into the warehouse's staging area, judging the file before its cells.
+
+File-level faults (encoding, delimiter, header, ragged records, no rows) become findings
+like any cell's; the rows that can be read are staged as text, keyed by wave and by the
+file's sha256, so that staging a new attempt never touches the wave's published rows.
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from schemas.findings import WARNING, Finding
+from schemas.raw_wave import CONTRACT_COLUMNS
+
+CHUNK = 1 << 20
+# Faults that leave no rows to read; any other fault still lets every cell be judged.
+UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header"})
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+@dataclass
+class RawFile:
+    """What the file is, before any cell is judged."""
+
+    path: Path
+    sha256: str
+    header: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return not any(f.rule in UNREADABLE for f in self.findings)
+
+    @property
+    def contract_columns(self) -> list[str]:
+        return [c for c in CONTRACT_COLUMNS if c in self.header]
+
+    @property
+    def extra_columns(self) -> list[str]:
+        return [c for c in dict.fromkeys(self.header) if c not in CONTRACT_COLUMNS]
+
+
+def inspect_file(path: Path) -> RawFile:
+    """Hash the file and check its encoding, header and delimiter."""
+    sha256, bad_offset, size = _hash_and_decode(path)
+    raw = RawFile(path=path, sha256=sha256)
+    if bad_offset is not None:
+        line = _line_of_offset(path, bad_offset)
+        raw.findings.append(_file_finding(
+            "encoding",
+            f"The file is not UTF-8 text: byte {bad_offset} (line {line}) cannot be decoded. "
+            "Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
+        ))
+        return raw
+    header = _first_record(path)
+    if size == 0 or header is None or not any(cell.strip() for cell in header):
+        raw.findings.append(_file_finding("empty_file", "The file is empty: it has no header and no rows."))
+        return raw
+    raw.header = header
+    if len(header) == 1:
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if delimiter in header[0]:
+                raw.findings.append(_file_finding(
+                    "delimiter",
+                    f"The columns are separated by {name}, not by commas; export the file again as comma-separated CSV.",
+                ))
+                return raw
+    if not raw.contract_columns:
+        raw.findings.append(_file_finding(
+            "header", "The first record names none of the questionnaire's columns; the header row is missing."))
+        return raw
+    seen = set()
+    for column in header:
+        if column in seen:
+            raw.findings.append(Finding(
+                "duplicate_column", column, 0, None, None,
+                f"The header names the column '{column}' more than once; only the first is read."))
+        seen.add(column)
+    for column in raw.extra_columns:
+        raw.findings.append(Finding(
+            "unknown_column", column, 0, None, None,
+            f"The column '{column}' is not part of the questionnaire and is ignored.", WARNING))
+    return raw
+
+
+def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> list[Finding]:
+    """Read the file's records as text into the temporary table `wave_upload`; report ragged ones.
+
+    Call it outside a transaction: rows added inside one have no stable row ids yet, and the
+    row id is what ties each accepted record back to its record number.
+    """
+    width = len(raw.header)
+    text_columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    conn.execute("drop table if exists temp.wave_upload")
+    conn.execute(
+        f"""
+        create temp table wave_upload as
+        select * from read_csv(
+            $path, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
+            all_varchar = true, auto_detect = false, strict_mode = true, null_padding = false,
+            ignore_errors = true, store_rejects = true,
+            rejects_table = 'wave_upload_rejects', rejects_scan = 'wave_upload_scans',
+            columns = {{{text_columns}}}
+        )
+        """,
+        {"path": str(raw.path)},
+    )
+    # DuckDB counts the header as line 1, so a record's number is its line minus one.
+    rejects = conn.execute(
+        "select distinct line - 1 as record, error_message from wave_upload_rejects order by record"
+    ).df()
+    return [
+        Finding("ragged_row", None, int(r.record), None, None,
+                f"Record {int(r.record)} does not have the header's {width} fields "
+                f"({_plain_reject(r.error_message)}); check its quotes and commas.")
+        for r in rejects.itertuples()
+    ]
+
+
+def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: list[Finding]) -> pd.DataFrame:
+    """Copy the accepted records of `wave_upload` into `staging.raw_responses` and return them.
+
+    The frame is indexed by CSV record number (the header is record 0) and holds the
+    contract's columns that the file has.
+    """
+    positions = {column: raw.header.index(column) for column in raw.contract_columns}
+    quoted_columns = ", ".join(f'"{c}"' for c in raw.contract_columns)
+    accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
+    rejected = np.array([f.row for f in ragged], dtype=np.int64)
+    records = np.setdiff1d(np.arange(1, accepted + len(rejected) + 1), rejected)
+    conn.register("wave_upload_records", pd.DataFrame({"upload_row": np.arange(accepted), "record": records}))
+    selected = ", ".join(f'upload.c{positions[c]} as "{c}"' for c in raw.contract_columns)
+    conn.execute(
+        f"""
+        insert into staging.raw_responses by name
+        select $wave as wave, $sha as raw_sha256, records.record as source_row, {selected}
+        from (select rowid as upload_row, * from wave_upload) as upload
+        join wave_upload_records as records using (upload_row)
+        """,
+        {"wave": wave, "sha": raw.sha256},
+    )
+    conn.unregister("wave_upload_records")
+    rows = conn.execute(
+        f"select source_row, {quoted_columns} "
+        "from staging.raw_responses where wave = $wave and raw_sha256 = $sha order by source_row",
+        {"wave": wave, "sha": raw.sha256},
+    ).df().set_index("source_row").astype("str")
+    rows.index.name = None
+    return rows
+
+
+def no_rows_finding() -> Finding:
+    return _file_finding("no_rows", "The file has a header but no rows of answers.")
+
+
+def _hash_and_decode(path: Path) -> tuple[str, int | None, int]:
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, bad = 0, None
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if bad is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    bad = offset + error.start
+            offset += len(chunk)
+    if bad is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            bad = offset - len(error.object) + error.start
+    return digest.hexdigest(), bad, offset
+
+
+def _line_of_offset(path: Path, offset: int) -> int:
+    with path.open("rb") as handle:
+        return handle.read(offset).count(b"\n") + 1
+
+
+def _first_record(path: Path) -> list[str] | None:
+    with path.open("rb") as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        return next(csv.reader(text), None)
+
+
+def _plain_reject(message: str) -> str:
+    return message.replace("Expected Number of Columns: ", "expected ").replace(" Found: ", ", found ")
+
+
+def _file_finding(rule: str, message: str) -> Finding:
+    return Finding(rule, None, None, None, None, message)

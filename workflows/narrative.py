@@ -1,0 +1,143 @@
+"""The report's sentences, written from a wave's results in English and German.
+
+Every number and every claim comes from `results.json`; the words come from
+`reports/templates/words/<language>.json`, so a wave with other findings reads differently.
+"""
+
+import json
+from functools import cache
+
+from babel.numbers import format_decimal, format_percent
+
+from schemas import codebook
+from workflows.paths import TEMPLATES_DIR
+
+LANGUAGES = ("en", "de")
+LOCALES = {"en": "en_GB", "de": "de_DE"}
+SIGNIFICANCE = 0.05
+
+
+@cache
+def words(language: str) -> dict:
+    return json.loads((TEMPLATES_DIR / "words" / f"{language}.json").read_text(encoding="utf-8"))
+
+
+def number(value: float | None, language: str, digits: int = 1) -> str:
+    """A number in the language's style: 1,234.5 in English, 1.234,5 in German; a dash if undefined."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=LOCALES[language])
+
+
+def percent(share: float | None, language: str, digits: int = 0) -> str:
+    """A share (0.33) as a percentage in the language's style: 33% or 33 %."""
+    if share is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(share, format=pattern, locale=LOCALES[language])
+
+
+def enumeration(items: list[str], language: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {words(language)['sentences']['and']} {items[-1]}"
+
+
+def abstract(results: dict, language: str) -> list[str]:
+    """The abstract's sentences for the wave, in the language."""
+    w = words(language)
+    say = w["sentences"]
+    total = results["characteristics"]["total"]
+    n = total["n"]
+    clusters = [w["clusters"][c] for c in codebook.CLUSTERS if results["characteristics"][c]["n"]]
+    sentences = [say["survey"].format(wave=results["wave"], n=n, clusters=enumeration(clusters, language))]
+    sentences.append(_adoption(results, language))
+    sentences.append(_sources(results, language))
+    sentences.append(_constraint(results, language))
+    sentences.append(_logit(results, language))
+    sentences.append(_ols(results, language))
+    return sentences
+
+
+def significant_terms(model: dict) -> list[tuple[str, float]]:
+    """The model's predictors significant at 5 %, with their coefficients, in the model's order."""
+    return [
+        (term, model["params"][term])
+        for term, p in model["pvalues"].items()
+        if term != "const" and p is not None and p < SIGNIFICANCE
+    ]
+
+
+def _adoption(results: dict, language: str) -> str:
+    say = words(language)["sentences"]
+    total = results["characteristics"]["total"]
+    if not total["adopters"]:
+        return say["adoption_none"].format(n=total["n"])
+    rates = {
+        c: results["characteristics"][c]["adopters"] / results["characteristics"][c]["n"]
+        for c in codebook.CLUSTERS if results["characteristics"][c]["n"]
+    }
+    top = max(rates, key=lambda c: (rates[c], results["characteristics"][c]["adopters"]))
+    return say["adoption"].format(
+        adopters=total["adopters"], n=total["n"], share=percent(total["adopters"] / total["n"], language),
+        top_cluster=words(language)["clusters"][top], top_adopters=results["characteristics"][top]["adopters"],
+        top_n=results["characteristics"][top]["n"],
+    )
+
+
+def _sources(results: dict, language: str) -> str:
+    w = words(language)
+    ranked = [s for s in results["knowledge_sources"] if s["count"] > 0]
+    if not ranked:
+        return w["sentences"]["sources_none"]
+    leaders = [s for s in ranked if s["count"] == ranked[0]["count"]]
+    if len(leaders) > 1:
+        return w["sentences"]["sources_tie"].format(
+            first=enumeration([w["sources"][s["source"]] for s in leaders], language), first_count=leaders[0]["count"])
+    second = ranked[1] if len(ranked) > 1 else {"source": None, "count": 0}
+    return w["sentences"]["sources"].format(
+        first=w["sources"][ranked[0]["source"]], first_count=ranked[0]["count"],
+        second=w["sources"].get(second["source"], "–"), second_count=second["count"],
+    )
+
+
+def _constraint(results: dict, language: str) -> str:
+    w = words(language)
+    code, top = max(results["constraints"].items(), key=lambda item: item[1]["mentions"])
+    if not top["mentions"]:
+        return w["sentences"]["constraint_none"]
+    return w["sentences"]["constraint"].format(
+        constraint=w["constraints"][code], percent=percent(top["percent"] / 100, language))
+
+
+def _terms_text(terms: list[tuple[str, float]], language: str) -> tuple[str, str]:
+    w = words(language)
+    shown = [f"{w['terms'][term]} ({'+' if coef > 0 else '−'})" for term, coef in terms]
+    return enumeration(shown, language), w["sentences"]["is" if len(terms) == 1 else "are"]
+
+
+def _logit(results: dict, language: str) -> str:
+    say = words(language)["sentences"]
+    model = results["models"]["envtech_logit"]
+    if not model["converged"]:
+        return say["logit_failed"]
+    terms = significant_terms(model)
+    if not terms:
+        return say["logit_none"]
+    text, verb = _terms_text(terms, language)
+    return say["logit_significant"].format(terms=text, verb=verb)
+
+
+def _ols(results: dict, language: str) -> str:
+    say = words(language)["sentences"]
+    model = results["models"]["envexp_ols"]
+    if not model["converged"] or model["rsquared"] is None:
+        return say["ols_failed"]
+    terms = significant_terms(model)
+    tail = ""
+    if terms:
+        text, verb = _terms_text(terms, language)
+        tail = say["ols_terms"].format(terms=text, verb=verb)
+    return say["ols_fit"].format(
+        r2=percent(model["rsquared"], language, 1), r2_adj=percent(model["rsquared_adj"], language, 1), ols_terms=tail)

@@ -1,0 +1,90 @@
+"""The contract's output files (`shared/spec/outputs.md`): their content and how they are written.
+
+Files are written to a temporary name and renamed into place, so a reader never sees half a
+file and an interrupted run leaves the previous version whole.
+"""
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+FIRM_INDICES_COLUMNS = [
+    "firm_id", "cluster", "cluster_code", "envtech", "envexp_vnd", "cp", "emp", "gms", "loan",
+    "expt_vnd", "empl", "years", "turn_kvnd",
+]
+ITEMS_PER_RULE = 1000
+
+
+def validation_document(wave: str, findings: pd.DataFrame, all_items: bool = False) -> dict:
+    """`validation.json`: every finding of the wave, at most 1,000 items per rule unless all are asked for."""
+    counts = Counter(findings["rule"]) if not findings.empty else Counter()
+    listed: dict[str, list[dict]] = {"error": [], "warning": []}
+    shown_per_rule: Counter = Counter()
+    truncated = False
+    for item in findings.to_dict("records"):
+        if not all_items and shown_per_rule[item["rule"]] >= ITEMS_PER_RULE:
+            truncated = True
+            continue
+        shown_per_rule[item["rule"]] += 1
+        listed[item.pop("severity")].append(clean(item))
+    return {
+        "wave": wave,
+        "errors": listed["error"],
+        "warnings": listed["warning"],
+        "counts": dict(sorted(counts.items())),
+        "truncated": truncated,
+    }
+
+
+def write_json(path: Path, document: dict) -> None:
+    _write_atomically(path, json.dumps(clean(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_firm_indices(path: Path, indices: pd.DataFrame) -> None:
+    frame = indices[FIRM_INDICES_COLUMNS].sort_values("firm_id")
+    _write_atomically(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def write_bytes(path: Path, content: bytes) -> None:
+    _write_atomically(path, content)
+
+
+def _write_atomically(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(content, bytes) else "w"
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def clean(value):
+    """JSON-ready values: numpy scalars as Python numbers, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

@@ -1,0 +1,56 @@
+"""What the report's templates are given: the results, the sentences, and the formatting helpers."""
+
+import numpy as np
+
+from schemas import codebook
+from workflows import narrative, provenance, statistics
+
+TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "cluster_code", "loan", "cp", "emp")
+OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
+
+
+def report_context(results: dict, source_name: str, created: str) -> dict:
+    synthetic = provenance.is_synthetic(results["raw_sha256"])
+    en, de = narrative.words("en"), narrative.words("de")
+    title = en["title"].format(wave=results["wave"])
+    return {
+        "results": results,
+        "source_name": source_name,
+        "synthetic": synthetic,
+        "en": en,
+        "de": de,
+        "title": title,
+        "author": "cleantech-survey",
+        "subject": f"Survey wave {results['wave']}: clean-technology adoption in Red River Delta craft clusters",
+        "keywords": en["keywords"],
+        "created": created,
+        "abstract_en": narrative.abstract(results, "en"),
+        "abstract_de": narrative.abstract(results, "de"),
+        "groups": (*codebook.CLUSTERS, "total"),
+        "constraints_ranked": sorted(
+            results["constraints"].items(),
+            key=lambda item: (-item[1]["mentions"], codebook.Q10_CONSTRAINTS.index(item[0]))),
+        "model_specs": [
+            {"key": s.key, "family": s.family, "outcome_label": OUTCOME_LABELS[s.key]}
+            for s in statistics.REPLICATION
+        ],
+        "model_terms": TABLE5_TERMS,
+        "versions": provenance.package_versions(),
+        "num": lambda value, digits=1: narrative.number(value, "en", digits),
+        "pct": lambda share: narrative.percent(share, "en", 1),
+        "coef": coefficient,
+        "stars": stars,
+    }
+
+
+def coefficient(value: float) -> str:
+    """A coefficient as the paper prints it: six significant digits, no exponent."""
+    if abs(value) >= 1e5:
+        return f"{value:.0f}"
+    return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
+
+
+def stars(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "**" if p < 0.01 else "*" if p < 0.05 else ""

@@ -1,0 +1,56 @@
+"""Gather a wave's figures from the warehouse into the document `results.json` promises."""
+
+import json
+
+import duckdb
+
+from schemas import codebook
+from workflows import staging
+from workflows.outputs import clean
+
+CHARACTERISTIC_KEYS = (
+    "n", "mean_years", "mean_employees", "mean_turnover_kvnd", "mean_export_share_pct", "exporters",
+    "mean_export_share_exporters_pct", "adopters", "expenditure_pct_of_turnover",
+)
+
+
+def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
+    """Every figure of the wave: tables, models and the validation findings of its published file."""
+    params = {"wave": wave}
+    register = conn.execute("select * from waves where wave = $wave", params).df().iloc[0]
+    characteristics = conn.execute("select * from enterprise_characteristics where wave = $wave", params).df()
+    constraints = conn.execute("select * from constraint_mentions where wave = $wave", params).df()
+    sources = conn.execute("select * from knowledge_sources where wave = $wave order by rank", params).df()
+    seriousness = conn.execute("select * from pollution_seriousness where wave = $wave", params).df()
+    fits = conn.execute("select model, document from model_fits where wave = $wave", params).fetchall()
+    findings = staging.findings_of(conn, wave, register["raw_sha256"])
+    return clean({
+        "wave": wave,
+        "n_firms": int(register["n_firms"]),
+        "raw_sha256": register["raw_sha256"],
+        "characteristics": {
+            row["cluster"]: {key: row[key] for key in CHARACTERISTIC_KEYS}
+            for row in characteristics.to_dict("records")
+        },
+        "constraints": {
+            row["constraint_code"]: {k: row[k] for k in ("mentions", "percent", "weighted_score")}
+            for row in constraints.to_dict("records")
+        },
+        "knowledge_sources": [{"source": r["source"], "count": r["count"]} for r in sources.to_dict("records")],
+        "seriousness": {
+            row["cluster"]: {k: row[k] for k in ("noise", "air", "water", "resources")}
+            for row in seriousness.to_dict("records")
+        },
+        "models": {model: json.loads(document) for model, document in sorted(fits)},
+        "validation": {
+            severity + "s": [
+                {k: v for k, v in item.items() if k != "severity"}
+                for item in findings[findings["severity"] == severity].to_dict("records")
+            ]
+            for severity in ("error", "warning")
+        },
+    })
+
+
+def clusters_with_total() -> tuple[str, ...]:
+    return (*codebook.CLUSTERS, "total")

@@ -1,0 +1,117 @@
+"""Run a wave through the Dagster asset graph in this process: the command line's engine.
+
+The command is a front door, not a second pipeline: it materialises the same assets and
+checks the UI shows, in the project's Dagster instance, with the file and output folder
+given on the command line.
+"""
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from workflows import settings
+
+WAVE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+INTAKE_ASSETS = ("raw_wave",)
+
+
+@dataclass
+class Outcome:
+    wave: str
+    succeeded: bool
+    errors: int
+    warnings: int
+    validation_json: Path | None
+    report_pdf: Path | None
+    out_dir: Path
+    failure: str | None = None
+    run_id: str | None = None
+
+
+def is_wave_id(text: str) -> bool:
+    return bool(WAVE_ID.match(text))
+
+
+def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
+    """Validate, load, derive, fit and render one wave; the caller holds the warehouse lock."""
+    settings.apply_defaults()
+    instance = dg.DagsterInstance.get()
+    return _materialize(instance, source, wave, out_dir, all_errors, quiet,
+                        settings.get("CLEANTECH_WAREHOUSE"), intake_only=False)
+
+
+def validate_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
+    """Judge the wave without touching the warehouse: the intake assets on a throw-away database."""
+    settings.apply_defaults()
+    with tempfile.TemporaryDirectory(prefix="cleantech-validate-") as scratch:
+        with dg.DagsterInstance.ephemeral() as instance:
+            return _materialize(instance, source, wave, out_dir, all_errors, quiet,
+                                os.path.join(scratch, "scratch.duckdb"), intake_only=True)
+
+
+def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, intake_only) -> Outcome:
+    from workflows.defs.partitions import wave_partitions
+    from workflows.defs.resources import WaveFiles, warehouse_resource
+    from workflows.definitions import defs as load_definitions
+
+    definitions = load_definitions()
+    instance.add_dynamic_partitions(wave_partitions.name, [wave])
+    wave_files = WaveFiles(
+        raw_dir=settings.get("CLEANTECH_RAW_DIR"),
+        outputs_dir=settings.get("CLEANTECH_OUTPUTS_DIR"),
+        source_file=str(source.resolve()),
+        out_dir=str(out_dir.resolve()) if out_dir else "",
+        all_errors=all_errors,
+    )
+    assets = list(definitions.assets or [])
+    checks = list(definitions.asset_checks or [])
+    selection = None
+    if intake_only:
+        selection = dg.AssetSelection.assets(*INTAKE_ASSETS) | dg.AssetSelection.checks_for_assets(*INTAKE_ASSETS)
+    result = dg.materialize(
+        [*assets, *checks],
+        instance=instance,
+        partition_key=wave,
+        resources={"warehouse": warehouse_resource(database), "wave_files": wave_files},
+        selection=selection,
+        raise_on_error=False,
+        tags={"cleantech/source": "command line", "cleantech/source_file": source.name},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "DEBUG"}}}},
+    )
+    intake = _metadata_of(result, "raw_wave")
+    published = wave_files.published_dir(wave)
+    report = published / "report.pdf"
+    failure = None if result.success else _first_failure(result)
+    return Outcome(
+        wave=wave,
+        succeeded=result.success,
+        errors=int(intake.get("errors", 0)),
+        warnings=int(intake.get("warnings", 0)),
+        validation_json=Path(intake["validation_json"]) if "validation_json" in intake else None,
+        report_pdf=report if (result.success and not intake_only) else None,
+        out_dir=published,
+        failure=failure,
+        run_id=result.run_id,
+    )
+
+
+def _metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key == dg.AssetKey(asset):
+            return {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
+    return {}
+
+
+def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None and "Error occurred while executing" in error.message:
+                error = error.cause
+            return error.message.strip()
+    return None

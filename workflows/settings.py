@@ -1,0 +1,47 @@
+"""The few settings a deployment may change, read from the environment with embedded defaults.
+
+Dagster resources read the same variables through ``dg.EnvVar`` (see ``defs/resources.py``);
+the command line calls ``apply_defaults()`` first so both see one value.
+"""
+
+import os
+
+from workflows import paths
+
+DEFAULTS = {
+    "CLEANTECH_WAREHOUSE": str(paths.WAREHOUSE_FILE),
+    "CLEANTECH_RAW_DIR": str(paths.RAW_DIR),
+    "CLEANTECH_OUTPUTS_DIR": str(paths.OUTPUTS_DIR),
+    "DAGSTER_HOME": str(paths.DAGSTER_HOME),
+    # How long a run waits for another run to release the warehouse before it gives up (exit 3).
+    "CLEANTECH_LOCK_WAIT_SECONDS": "120",
+}
+
+
+# The embedded Dagster instance: local storage in DAGSTER_HOME, no telemetry (runs are offline).
+INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+"""
+
+
+def apply_defaults() -> None:
+    """Fill in every unset variable with its embedded default and create the folders they name."""
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    home = os.environ["DAGSTER_HOME"]
+    os.makedirs(home, exist_ok=True)
+    instance_config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(instance_config):
+        with open(instance_config, "w", encoding="utf-8") as handle:
+            handle.write(INSTANCE_CONFIG)
+    os.makedirs(os.path.dirname(os.environ["CLEANTECH_WAREHOUSE"]) or ".", exist_ok=True)
+
+
+def get(name: str) -> str:
+    """The variable's value, or its embedded default."""
+    return os.environ.get(name, DEFAULTS[name])
+
+
+def lock_wait_seconds() -> float:
+    return float(get("CLEANTECH_LOCK_WAIT_SECONDS"))

@@ -1,0 +1,123 @@
+"""The warehouse's staging tables: staged raw rows, findings, and the register of published waves.
+
+A wave's attempt is staged under (wave, raw_sha256). Staging an attempt clears earlier
+attempts of the wave except the published one, so the last good version stays until a new
+version passes validation and replaces it.
+"""
+
+import json
+
+import duckdb
+import pandas as pd
+
+from schemas.findings import Finding
+from schemas.raw_wave import CONTRACT_COLUMNS
+
+_RAW_COLUMNS = ",\n    ".join(f'"{column}" varchar' for column in CONTRACT_COLUMNS)
+
+DDL = f"""
+create schema if not exists staging;
+create table if not exists staging.raw_responses (
+    wave varchar not null,
+    raw_sha256 varchar not null,
+    source_row bigint not null,
+    {_RAW_COLUMNS}
+);
+create table if not exists staging.wave_attempts (
+    wave varchar primary key,
+    raw_sha256 varchar not null,
+    source_name varchar not null,
+    n_rows bigint not null,
+    extra_columns json not null
+);
+create table if not exists staging.validation_findings (
+    wave varchar not null,
+    raw_sha256 varchar not null,
+    severity varchar not null,
+    rule varchar not null,
+    "column" varchar,
+    "row" bigint,
+    firm_id varchar,
+    value varchar,
+    message varchar not null
+);
+create table if not exists waves (
+    wave varchar primary key,
+    raw_sha256 varchar not null,
+    source_name varchar not null,
+    n_firms bigint not null,
+    median_interview_date date
+);
+"""
+
+FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(DDL)
+
+
+def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> None:
+    """Remove staged rows and findings of the wave, but for its published version."""
+    for table in ("staging.raw_responses", "staging.validation_findings"):
+        conn.execute(
+            f"""
+            delete from {table}
+            where wave = $wave
+              and (raw_sha256 = $sha
+                   or raw_sha256 not in (select raw_sha256 from waves where wave = $wave))
+            """,
+            {"wave": wave, "sha": sha256},
+        )
+
+
+def record_attempt(
+    conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, n_rows: int,
+    extra_columns: list[str], findings: list[Finding],
+) -> None:
+    conn.execute(
+        "insert or replace into staging.wave_attempts values ($wave, $sha, $name, $rows, $extra)",
+        {"wave": wave, "sha": sha256, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns)},
+    )
+    frame = pd.DataFrame(
+        [{"severity": f.severity, **f.as_record()} for f in findings], columns=FINDING_COLUMNS
+    ).astype({"row": "Int64"})
+    conn.register("new_findings", frame)
+    conn.execute(
+        f"""
+        insert into staging.validation_findings
+        select $wave, $sha, {", ".join(f'"{c}"' for c in FINDING_COLUMNS)} from new_findings
+        """,
+        {"wave": wave, "sha": sha256},
+    )
+    conn.unregister("new_findings")
+
+
+def latest_attempt(conn: duckdb.DuckDBPyConnection, wave: str) -> dict | None:
+    frame = conn.execute("select * from staging.wave_attempts where wave = $wave", {"wave": wave}).df()
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> pd.DataFrame:
+    return conn.execute(
+        f"""
+        select {", ".join(f'"{c}"' for c in FINDING_COLUMNS)} from staging.validation_findings
+        where wave = $wave and raw_sha256 = $sha
+        order by severity, "row" nulls first, rule
+        """,
+        {"wave": wave, "sha": sha256},
+    ).df()
+
+
+def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str) -> None:
+    """Register the attempt as the wave's published version and drop the version it replaces."""
+    conn.execute(
+        """
+        insert or replace into waves
+        select $wave, $sha, $name, count(*), cast(median(interview_date) as date)
+        from survey_responses where wave = $wave
+        """,
+        {"wave": wave, "sha": sha256, "name": source_name},
+    )
+    for table in ("staging.raw_responses", "staging.validation_findings"):
+        conn.execute(f"delete from {table} where wave = $wave and raw_sha256 <> $sha", {"wave": wave, "sha": sha256})

@@ -1,0 +1,152 @@
+"""Seeded generators of synthetic survey waves, valid under the input contract.
+
+`generate_wave` draws any number of firms from cluster profiles modelled on the paper's
+Table 2; it is for tests and benchmarks. The shipped `data/raw/2007.csv` is written by
+`write_shipped_waves` and registered in `data/raw/synthetic.json`, so every report made
+from those exact bytes says that its data are synthetic.
+"""
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from schemas import codebook
+from schemas.raw_wave import CONTRACT_COLUMNS
+from workflows.paths import RAW_DIR
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    years: float
+    employees: float
+    turnover_kvnd: float
+    exporter_share: float
+    export_pct: float
+    adoption: float
+    noise: float
+    air: float
+    water: float
+    resources: float
+
+
+# Means and shares after the paper's Table 2 and Figure 1.
+PROFILES = {
+    "bat_trang": ClusterProfile(15.1, 39.7, 4_655_670, 0.93, 88.9, 13 / 15, 6.2, 6.6, 5.1, 8.4),
+    "dong_ky": ClusterProfile(11.1, 49.7, 3_156_250, 0.60, 61.7, 3 / 16, 5.5, 5.6, 6.0, 6.9),
+    "van_phuc": ClusterProfile(16.6, 6.9, 2_168_450, 0.05, 2.0, 1 / 20, 8.5, 6.0, 9.15, 7.3),
+}
+
+
+def generate_wave(sizes: dict[str, int], seed: int, interview_start: date = date(2007, 9, 3)) -> list[dict]:
+    """Firms drawn from the cluster profiles: `sizes` maps cluster code to number of firms."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cluster, size in sizes.items():
+        profile = PROFILES[cluster]
+        prefix = {"bat_trang": "BT", "dong_ky": "DK", "van_phuc": "VP"}[cluster]
+        for i in range(1, size + 1):
+            rows.append(_firm(rng, f"{prefix}-{i:04d}", cluster, profile, interview_start))
+    return rows
+
+
+def _firm(rng: np.random.Generator, firm_id: str, cluster: str, p: ClusterProfile, start: date) -> dict:
+    def rating(mean: float) -> str:
+        return str(int(np.clip(round(rng.normal(mean, 1.3)), 1, 10)))
+
+    adopted = rng.random() < p.adoption
+    exports = rng.random() < p.exporter_share
+    q3 = rng.random() < 0.22
+    q4 = q3 and rng.random() < 0.45
+    sources = list(rng.choice(codebook.Q18_SOURCES, size=int(rng.integers(0, 4)), replace=False))
+    constraints = list(rng.choice(codebook.Q10_CONSTRAINTS, size=int(rng.integers(0, 4)), replace=False))
+    spends = adopted or rng.random() < 0.05
+    row = {
+        "firm_id": firm_id,
+        "interview_date": (start + timedelta(days=int(rng.integers(0, 25)))).isoformat(),
+        "cluster": cluster,
+        "ownership": str(rng.choice(codebook.OWNERSHIP, p=[0.94, 0.03, 0.03, 0.0])),
+        "years_in_operation": str(int(np.clip(rng.gamma(4, p.years / 4), 1, 80))),
+        "employees": str(int(np.clip(rng.gamma(2, p.employees / 2), 1, 400))),
+        "turnover_kvnd": str(int(rng.gamma(3, p.turnover_kvnd / 3))),
+        "export_share_pct": str(int(np.clip(rng.normal(p.export_pct, 8), 2, 98))) if exports else "0",
+        "q1_noise": rating(p.noise),
+        "q1_air": rating(p.air),
+        "q1_water": rating(p.water),
+        "q2_resources": rating(p.resources),
+        "q3_complaints_village": _yes(q3),
+        "q4_complaint_own": _yes(q4),
+        "q5_control_agreement": _yes(rng.random() < 0.2),
+        "q6_equipment_installed": _yes(adopted),
+        "q7_capital_cost_mvnd": f"{rng.gamma(2, 8):.1f}" if spends else "0",
+        "q8_om_cost_mvnd": f"{rng.gamma(2, 3):.1f}" if spends else "0",
+        "q9_introduced_by": str(rng.choice(codebook.Q9_INTRODUCERS[:4])) if adopted else "",
+        "q10_constraint_1": constraints[0] if len(constraints) > 0 else "",
+        "q10_constraint_2": constraints[1] if len(constraints) > 1 else "",
+        "q10_constraint_3": constraints[2] if len(constraints) > 2 else "",
+        "q10_other_text": "shortage of land" if "other" in constraints else "",
+        "q11_buyers_asked_compliance": _yes(rng.random() < 0.2),
+        "q12_buyers_considered_performance": _yes(exports and rng.random() < 0.5),
+        "q13_buyers_offered_help": _yes(rng.random() < 0.1),
+        "q14_subsidised_loan": _yes(adopted and rng.random() < 0.25),
+        "q15_monitoring_visits": str(int(rng.choice([0, 1, 2], p=[0.73, 0.19, 0.08]))),
+        "q16_warnings_donre": str(int(rng.random() < 0.02)),
+        "q16_warnings_commune": str(int(rng.random() < 0.06)),
+        "q17_aware_clean_tech": _yes(rng.random() < 0.35),
+        "q18_sources": " ".join(sources),
+        "q18_other_text": "television" if "other" in sources else "",
+        "q19_partner_importance": str(int(np.clip(round(rng.normal(8.3, 1.2)), 1, 10))) if sources else "",
+        "q20_initiator": str(rng.choice(codebook.Q20_INITIATORS, p=[0.65, 0.28, 0.07])) if sources else "",
+        "q21_partner_locations": " ".join(
+            rng.choice(codebook.Q21_LOCATIONS, size=int(rng.integers(0, 3)), replace=False)) if sources else "",
+        "q22_help_equipment": str(rng.choice(codebook.Q22_FREQUENCIES, p=[0.05, 0.2, 0.75])),
+        "q22_help_compliance": str(rng.choice(codebook.Q22_FREQUENCIES, p=[0.1, 0.35, 0.55])),
+        "q22_help_banks": str(rng.choice(codebook.Q22_FREQUENCIES, p=[0.03, 0.12, 0.85])),
+        "q22_help_senior_gov": str(rng.choice(codebook.Q22_FREQUENCIES, p=[0.02, 0.1, 0.88])),
+        "respondent_name": "",
+        "respondent_phone": "",
+        "notes": "",
+    }
+    return row
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def to_csv(rows: list[dict], columns: tuple[str, ...] = CONTRACT_COLUMNS) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+SHIPPED = {"2007.csv": ({"bat_trang": 15, "dong_ky": 16, "van_phuc": 20}, 2007)}
+
+
+def write_shipped_waves(raw_dir: Path = RAW_DIR) -> list[dict]:
+    """Write the shipped synthetic waves and their register; returns the register."""
+    register = []
+    for name, (sizes, seed) in SHIPPED.items():
+        content = to_csv(generate_wave(sizes, seed))
+        (raw_dir / name).write_bytes(content)
+        register.append({
+            "file": name,
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "generator": "workflows.synthetic.write_shipped_waves",
+            "seed": seed,
+            "note": "Synthetic reconstruction, not the original survey responses.",
+        })
+    (raw_dir / "synthetic.json").write_text(json.dumps(register, indent=2) + "\n", encoding="utf-8")
+    return register
+
+
+if __name__ == "__main__":
+    for entry in write_shipped_waves():
+        print(f"wrote {RAW_DIR / entry['file']} ({entry['sha256']})")
