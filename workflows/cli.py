@@ -6,10 +6,13 @@ busy with another run; 4 an unexpected fault (its sentence says what; --debug ad
 
 import argparse
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
 
+# The wave id rule of the input contract; checked before any work, so no name escapes a folder.
+WAVE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUSY, EXIT_FAULT = 0, 1, 2, 3, 4
 SHOWN_ERRORS = 20
 
@@ -73,8 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _checked_call(args) -> tuple[Path, str]:
-    from workflows.runner import is_wave_id
-
     source: Path = args.file
     if not source.exists():
         raise UsageError(f"the file {source} does not exist.")
@@ -85,7 +86,7 @@ def _checked_call(args) -> tuple[Path, str]:
     except OSError as error:
         raise UsageError(f"the file {source} cannot be opened ({error.strerror}).") from None
     wave = args.wave if args.wave is not None else source.stem
-    if not is_wave_id(wave):
+    if not WAVE_ID.fullmatch(wave):
         raise UsageError(
             f"the wave id {wave!r} is not allowed: use 1-32 letters, digits, '_' or '-', "
             "starting with a letter or digit (name the file so, or pass --wave ID)."

@@ -113,13 +113,18 @@ def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> list[Finding]
         {"path": str(raw.path)},
     )
     # DuckDB counts the header as line 1, so a record's number is its line minus one.
+    # A short record is rejected once per missing field; its first rejection counts its fields.
     rejects = conn.execute(
-        "select distinct line - 1 as record, error_message from wave_upload_rejects order by record"
+        """
+        select line - 1 as record, arg_min(error_type, column_idx) as error_type,
+               min(column_idx) as fields
+        from wave_upload_rejects group by line order by record
+        """
     ).df()
     return [
         Finding("ragged_row", None, int(r.record), None, None,
-                f"Record {int(r.record)} does not have the header's {width} fields "
-                f"({_plain_reject(r.error_message)}); check its quotes and commas.")
+                f"Record {int(r.record)} has {_field_count(r.error_type, int(r.fields), width)} "
+                f"but the header has {width} columns; check its commas and quotes.")
         for r in rejects.itertuples()
     ]
 
@@ -192,8 +197,10 @@ def _first_record(path: Path) -> list[str] | None:
         return next(csv.reader(text), None)
 
 
-def _plain_reject(message: str) -> str:
-    return message.replace("Expected Number of Columns: ", "expected ").replace(" Found: ", ", found ")
+def _field_count(error_type: str, fields: int, width: int) -> str:
+    if error_type == "TOO MANY COLUMNS":
+        return f"more than {width} fields"
+    return f"{fields} field" + ("" if fields == 1 else "s")
 
 
 def _file_finding(rule: str, message: str) -> Finding:

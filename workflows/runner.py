@@ -6,7 +6,6 @@ given on the command line.
 """
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,6 @@ import dagster as dg
 
 from workflows import settings
 
-WAVE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 INTAKE_ASSETS = ("raw_wave",)
 
 
@@ -30,10 +28,6 @@ class Outcome:
     out_dir: Path
     failure: str | None = None
     run_id: str | None = None
-
-
-def is_wave_id(text: str) -> bool:
-    return bool(WAVE_ID.match(text))
 
 
 def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:

@@ -78,7 +78,7 @@ def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> str | None:
         return f"every firm has the same {spec.outcome}"
     constant = [c for c in spec.predictors if X[c].nunique() < 2]
     if constant:
-        return f"{', '.join(constant)} does not vary across firms"
+        return f"{', '.join(constant)} {'does' if len(constant) == 1 else 'do'} not vary across firms"
     return None
 
 

@@ -28,24 +28,28 @@ def rule_group_check(group: RuleGroup) -> dg.AssetChecksDefinition:
         partitions_def=wave_partitions,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        wave = context.partition_key
         with warehouse.get_connection() as conn:
-            attempt = staging.latest_attempt(conn, wave)
-            findings = staging.findings_of(conn, wave, attempt["raw_sha256"]) if attempt else pd.DataFrame()
-        mine = findings[findings["rule"].isin(group.rules)] if not findings.empty else findings
-        counts = mine["rule"].value_counts().to_dict() if not mine.empty else {}
-        return dg.AssetCheckResult(
-            passed=mine.empty,
-            severity=dg.AssetCheckSeverity.ERROR if group.severity == ERROR else dg.AssetCheckSeverity.WARN,
-            metadata={
-                "failures": len(mine),
-                "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
-                "sample": dg.MetadataValue.md(_sample_table(mine)),
-                "raw_sha256": attempt["raw_sha256"] if attempt else "",
-            },
-        )
+            return rule_group_result(group, conn, context.partition_key)
 
     return _check
+
+
+def rule_group_result(group: RuleGroup, conn, wave: str) -> dg.AssetCheckResult:
+    """The group's verdict on the wave's latest attempt, with counts and a sample of failing rows."""
+    attempt = staging.latest_attempt(conn, wave)
+    findings = staging.findings_of(conn, wave, attempt["raw_sha256"]) if attempt else pd.DataFrame(columns=["rule"])
+    mine = findings[findings["rule"].isin(group.rules)]
+    counts = mine["rule"].value_counts().to_dict()
+    return dg.AssetCheckResult(
+        passed=mine.empty,
+        severity=dg.AssetCheckSeverity.ERROR if group.severity == ERROR else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failures": len(mine),
+            "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
+            "sample": dg.MetadataValue.md(_sample_table(mine)),
+            "raw_sha256": attempt["raw_sha256"] if attempt else "",
+        },
+    )
 
 
 def _sample_table(findings: pd.DataFrame) -> str:

@@ -1,0 +1,179 @@
+"""End to end through the command: the contract's calls, exit statuses, files and figures.
+
+The expected figures are computed here, from the CSV file alone, with pandas and the
+definitions of `shared/spec/raw-wave-format.md`: independently of the SQL under test.
+"""
+
+import hashlib
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from schemas import codebook
+from tests.conftest import write_wave
+from workflows.synthetic import generate_wave
+
+COMMAND = str(Path(sys.executable).with_name("cleantech-survey"))
+FIRM_INDICES_HEADER = "firm_id,cluster,cluster_code,envtech,envexp_vnd,cp,emp,gms,loan,expt_vnd,empl,years,turn_kvnd"
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([COMMAND, *args], capture_output=True, text=True, timeout=300)
+
+
+def expected_indices(raw: pd.DataFrame) -> pd.DataFrame:
+    yes = lambda column: (raw[column] == "yes").astype(int)  # noqa: E731
+    return pd.DataFrame({
+        "firm_id": raw["firm_id"],
+        "cluster": raw["cluster"],
+        "cluster_code": raw["cluster"].map(codebook.CLUSTER_CODES),
+        "envtech": yes("q6_equipment_installed"),
+        "envexp_vnd": (raw["q7_capital_cost_mvnd"] + raw["q8_om_cost_mvnd"]) * 1_000_000,
+        "cp": np.where(yes("q4_complaint_own") == 1, 2, yes("q3_complaints_village")),
+        "emp": np.where(yes("q12_buyers_considered_performance") == 1, 2, yes("q11_buyers_asked_compliance")),
+        "gms": raw["q15_monitoring_visits"] + 2 * (raw["q16_warnings_donre"] + raw["q16_warnings_commune"]),
+        "loan": yes("q14_subsidised_loan"),
+        "expt_vnd": raw["turnover_kvnd"] * 1000 * raw["export_share_pct"] / 100,
+        "empl": raw["employees"],
+        "years": raw["years_in_operation"],
+        "turn_kvnd": raw["turnover_kvnd"],
+    }).sort_values("firm_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def unseen_wave(tmp_path_factory):
+    """A wave the other tests never use: 37 firms, shuffled columns, a BOM and an extra column."""
+    folder = tmp_path_factory.mktemp("unseen")
+    rows = generate_wave({"bat_trang": 9, "dong_ky": 13, "van_phuc": 15}, seed=4242)
+    columns = list(rows[0])
+    random.Random(7).shuffle(columns)
+    return write_wave(folder / "field-export.csv", rows, columns=columns, bom=True, extra={"enumerator_code": "E7"})
+
+
+def test_run_on_an_unseen_wave_writes_every_contract_file_with_the_defined_figures(unseen_wave, tmp_path):
+    out = tmp_path / "out"
+    done = cli("run", str(unseen_wave), "--wave", "2011-pilot", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert str(out) in done.stdout
+    assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json"}
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+    raw = pd.read_csv(unseen_wave, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    expected = expected_indices(raw)
+    written = pd.read_csv(out / "firm_indices.csv")
+    assert (out / "firm_indices.csv").read_text(encoding="utf-8").splitlines()[0] == FIRM_INDICES_HEADER
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["wave"] == "2011-pilot" and results["n_firms"] == 37
+    assert results["raw_sha256"] == hashlib.sha256(unseen_wave.read_bytes()).hexdigest()
+    firms = expected.merge(raw[["firm_id", "export_share_pct", "q1_noise", "q1_air", "q1_water", "q2_resources"]])
+    for group in (*codebook.CLUSTERS, "total"):
+        subset = firms if group == "total" else firms[firms["cluster"] == group]
+        got = results["characteristics"][group]
+        assert got["n"] == len(subset)
+        assert got["mean_years"] == pytest.approx(subset["years"].mean())
+        assert got["mean_employees"] == pytest.approx(subset["empl"].mean())
+        assert got["mean_turnover_kvnd"] == pytest.approx(subset["turn_kvnd"].mean())
+        assert got["mean_export_share_pct"] == pytest.approx(subset["export_share_pct"].mean())
+        exporters = subset[subset["export_share_pct"] > 0]
+        assert got["exporters"] == len(exporters)
+        if len(exporters):
+            assert got["mean_export_share_exporters_pct"] == pytest.approx(exporters["export_share_pct"].mean())
+        else:
+            assert got["mean_export_share_exporters_pct"] is None
+        assert got["adopters"] == subset["envtech"].sum()
+        assert got["expenditure_pct_of_turnover"] == pytest.approx(
+            100 * subset["envexp_vnd"].sum() / (subset["turn_kvnd"] * 1000).sum())
+        seriousness = results["seriousness"][group]
+        for key, column in (("noise", "q1_noise"), ("air", "q1_air"), ("water", "q1_water"), ("resources", "q2_resources")):
+            assert seriousness[key] == pytest.approx(subset[column].mean())
+
+    ranks = raw[["q10_constraint_1", "q10_constraint_2", "q10_constraint_3"]]
+    assert set(results["constraints"]) == set(codebook.Q10_CONSTRAINTS)
+    for code, got in results["constraints"].items():
+        mentions = int((ranks == code).any(axis=1).sum())
+        weighted = int(3 * (ranks.iloc[:, 0] == code).sum() + 2 * (ranks.iloc[:, 1] == code).sum()
+                       + (ranks.iloc[:, 2] == code).sum())
+        assert (got["mentions"], got["weighted_score"]) == (mentions, weighted)
+        assert got["percent"] == pytest.approx(100 * mentions / len(raw))
+
+    named = raw["q18_sources"].fillna("").str.split().explode().dropna()
+    counts = {code: int((named == code).sum()) for code in codebook.Q18_SOURCES}
+    expected_order = sorted(codebook.Q18_SOURCES, key=lambda c: (-counts[c], codebook.Q18_SOURCES.index(c)))
+    assert results["knowledge_sources"] == [{"source": c, "count": counts[c]} for c in expected_order]
+
+    ordered = expected.set_index("firm_id")
+    logit = sm.Logit(ordered["envtech"], sm.add_constant(
+        ordered[["empl", "years", "expt_vnd", "cluster_code", "emp"]].astype(float))).fit(disp=0)
+    got = results["models"]["envtech_logit"]
+    assert got["n"] == 37 and got["converged"] is True
+    assert got["llf"] == pytest.approx(logit.llf, rel=1e-6)
+    for term, value in logit.params.items():
+        assert got["params"][term] == pytest.approx(value, rel=1e-4, abs=1e-12)
+    ols = sm.OLS(ordered["envexp_vnd"], sm.add_constant(
+        ordered[["empl", "expt_vnd", "cluster_code", "loan", "cp"]].astype(float))).fit()
+    got = results["models"]["envexp_ols"]
+    assert got["rsquared"] == pytest.approx(ols.rsquared) and got["rsquared_adj"] == pytest.approx(ols.rsquared_adj)
+    for term, value in ols.tvalues.items():
+        assert got["tvalues"][term] == pytest.approx(value, rel=1e-6)
+
+    validation = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    assert validation["errors"] == [] and validation["counts"] == {"unknown_column": 1}
+    assert validation["warnings"][0]["column"] == "enumerator_code"
+    assert results["validation"]["warnings"] == validation["warnings"]
+
+
+def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
+    rows = generate_wave({"bat_trang": 3, "dong_ky": 3, "van_phuc": 3}, seed=5)
+    rows[4]["q1_noise"] = "11"
+    source = write_wave(tmp_path / "broken.csv", rows)
+    out = tmp_path / "out"
+    done = cli("run", str(source), "--out", str(out))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "row 5" in done.stderr and "q1_noise" in done.stderr
+    validation = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    assert [(e["rule"], e["column"], e["row"], e["firm_id"], e["value"]) for e in validation["errors"]] == [
+        ("range", "q1_noise", 5, rows[4]["firm_id"], "11")]
+    assert validation["counts"] == {"range": 1} and validation["truncated"] is False
+    assert not (out / "report.pdf").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "no-such-file.csv"),
+    ("run", "{source}", "--wave", "../escape"),
+    ("validate", "{source}", "--wave", "-starts-with-dash"),
+    ("run", "{source}", "--no-such-option"),
+])
+def test_a_wrong_call_exits_2_and_writes_nothing(tmp_path, args, isolated_project):
+    source = write_wave(tmp_path / "w.csv", generate_wave({"bat_trang": 2}, seed=1))
+    done = cli(*[a.format(source=source) for a in args])
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.strip()
+    assert not (isolated_project / "outputs").exists()
+
+
+def test_validate_judges_without_touching_the_warehouse(tmp_path, isolated_project):
+    source = write_wave(tmp_path / "w.csv", generate_wave({"dong_ky": 5}, seed=3))
+    done = cli("validate", str(source))
+    assert done.returncode == 0, done.stderr
+    assert (isolated_project / "outputs" / "w" / "validation.json").exists()
+    assert not (isolated_project / "warehouse" / "survey.duckdb").exists()
+
+
+def test_help_lists_every_call():
+    done = cli("--help")
+    assert done.returncode == 0
+    for call in ("run", "validate", "ui", "waves"):
+        assert call in done.stdout
+        assert cli(call, "--help").returncode == 0

@@ -1,0 +1,86 @@
+"""The whole asset graph materialised in process, as the command line and the UI run it."""
+
+import hashlib
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import write_wave
+from workflows.definitions import defs
+from workflows.defs.resources import WaveFiles, warehouse_resource
+
+
+@pytest.fixture
+def project(isolated_project):
+    definitions = defs()
+    database = str(isolated_project / "warehouse" / "survey.duckdb")
+    resources = {
+        "warehouse": warehouse_resource(database),
+        "wave_files": WaveFiles(raw_dir=str(isolated_project / "raw"), outputs_dir=str(isolated_project / "outputs")),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("wave", ["w1"])
+
+        def materialize():
+            return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                                  partition_key="w1", resources=resources, raise_on_error=False)
+
+        yield isolated_project, database, materialize
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*")) if p.is_file()}
+
+
+def test_a_valid_wave_materialises_every_asset_and_publishes_the_contract_files(project, small_wave):
+    root, database, materialize = project
+    write_wave(root / "raw" / "w1.csv", small_wave)
+    result = materialize()
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {
+        "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
+        "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
+    }
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert set(digests(root / "outputs" / "w1")) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json"}
+    with duckdb.connect(database, read_only=True) as conn:
+        assert conn.execute("select count(*) from survey_responses").fetchall()[0][0] == len(small_wave)
+
+
+def test_a_failing_wave_is_stopped_by_its_blocking_checks_and_leaves_the_last_good_version(project, small_wave):
+    root, database, materialize = project
+    write_wave(root / "raw" / "w1.csv", small_wave)
+    assert materialize().success
+    published = digests(root / "outputs" / "w1")
+    with duckdb.connect(database, read_only=True) as conn:
+        before = conn.execute("select * from survey_responses order by firm_id").df()
+
+    broken = [dict(r) for r in small_wave] + [dict(small_wave[0], q1_noise="11")]
+    write_wave(root / "raw" / "w1.csv", broken)
+    result = materialize()
+    assert not result.success
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed == {"answers_in_range", "firm_ids_unique"}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw_wave"}
+    assert digests(root / "outputs" / "w1") == published
+    assert (root / "outputs" / "w1" / "last-attempt" / "validation.json").exists()
+    with duckdb.connect(database, read_only=True) as conn:
+        after = conn.execute("select * from survey_responses order by firm_id").df()
+        staged = conn.execute("select count(distinct raw_sha256) from staging.raw_responses").fetchall()[0][0]
+    assert after.equals(before)
+    assert staged == 2  # the published version and the failed attempt, side by side
+
+
+def test_running_the_same_wave_again_replaces_it_and_gives_the_same_files(project, small_wave):
+    root, database, materialize = project
+    write_wave(root / "raw" / "w1.csv", small_wave)
+    assert materialize().success
+    first = digests(root / "outputs" / "w1")
+    assert materialize().success
+    assert digests(root / "outputs" / "w1") == first
+    with duckdb.connect(database, read_only=True) as conn:
+        assert conn.execute("select count(*) from survey_responses").fetchall()[0][0] == len(small_wave)
+        assert conn.execute("select count(*) from staging.raw_responses").fetchall()[0][0] == len(small_wave)

@@ -1,0 +1,110 @@
+"""The pandera model of the raw wave, on small frames: each rule names its rule, column and row."""
+
+import pandas as pd
+import pytest
+
+from schemas.findings import validate_rows
+from schemas.raw_wave import CONTRACT_COLUMNS
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as the intake stages them: text cells, empty as missing, indexed by record number."""
+    data = pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS)).replace({"": None})
+    data.index = range(1, len(rows) + 1)
+    return data.astype("str")
+
+
+def findings_for(rows):
+    return [(f.rule, f.column, f.row) for f in validate_rows(frame(rows))]
+
+
+def test_a_valid_wave_has_no_findings(small_wave):
+    assert validate_rows(frame(small_wave)) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [
+        ("q1_noise", "11", "range"),
+        ("q1_air", "0", "range"),
+        ("export_share_pct", "100.5", "range"),
+        ("employees", "-1", "range"),
+        ("employees", "4.5", "integer"),
+        ("turnover_kvnd", "1,5", "number"),
+        ("turnover_kvnd", "", "required"),
+        ("interview_date", "2007-02-30", "date"),
+        ("interview_date", "30/09/2007", "date"),
+        ("cluster", "hanoi", "allowed_codes"),
+        ("q3_complaints_village", "Yes", "allowed_codes"),
+        ("firm_id", "-BT1", "firm_id_format"),
+        ("firm_id", "x" * 33, "firm_id_format"),
+        ("q18_sources", "buyers tv", "multi_select"),
+        ("q18_sources", "buyers suppliers government consultants", "multi_select"),
+        ("q21_partner_locations", "abroad abroad", "multi_select"),
+    ],
+)
+def test_a_wrong_cell_is_reported_once_by_its_rule(small_wave, column, value, rule):
+    rows = [dict(r) for r in small_wave]
+    rows[2][column] = value
+    if column == "q18_sources":
+        rows[2]["q19_partner_importance"], rows[2]["q20_initiator"] = "7", "both"
+    assert findings_for(rows) == [(rule, column, 3)]
+
+
+def test_a_duplicate_firm_id_is_reported_on_every_later_occurrence(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[4]["firm_id"] = rows[7]["firm_id"] = rows[0]["firm_id"]
+    assert findings_for(rows) == [("duplicate_firm_id", "firm_id", 5), ("duplicate_firm_id", "firm_id", 8)]
+
+
+def test_q9_must_follow_q6(small_wave):
+    rows = [dict(r) for r in small_wave]
+    adopter = next(i for i, r in enumerate(rows) if r["q6_equipment_installed"] == "yes")
+    non_adopter = next(i for i, r in enumerate(rows) if r["q6_equipment_installed"] == "no")
+    rows[adopter]["q9_introduced_by"] = ""
+    rows[non_adopter]["q9_introduced_by"] = "university"
+    assert sorted(findings_for(rows)) == sorted(
+        [("q9_skip", "q9_introduced_by", adopter + 1), ("q9_skip", "q9_introduced_by", non_adopter + 1)])
+
+
+def test_q10_ranks_are_filled_in_order_and_distinct(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(q10_constraint_1="", q10_constraint_2="capital", q10_constraint_3="", q10_other_text="")
+    rows[1].update(q10_constraint_1="capital", q10_constraint_2="market", q10_constraint_3="capital", q10_other_text="")
+    assert findings_for(rows) == [("q10_ranking", "q10_constraint_2", 1), ("q10_ranking", "q10_constraint_3", 2)]
+
+
+def test_other_needs_its_text(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(q10_constraint_1="other", q10_constraint_2="", q10_constraint_3="", q10_other_text=" ")
+    rows[1].update(q18_sources="other", q18_other_text="", q19_partner_importance="5", q20_initiator="both")
+    assert findings_for(rows) == [("other_text", "q10_other_text", 1), ("other_text", "q18_other_text", 2)]
+
+
+def test_q19_and_q20_follow_q18(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(q18_sources="buyers", q18_other_text="", q19_partner_importance="", q20_initiator="partner")
+    rows[1].update(q18_sources="", q18_other_text="", q19_partner_importance="4", q20_initiator="")
+    assert findings_for(rows) == [("q19_skip", "q19_partner_importance", 1), ("q19_skip", "q19_partner_importance", 2)]
+
+
+def test_a_missing_column_is_reported_under_its_name_and_silences_rules_that_need_it(small_wave):
+    data = frame(small_wave).drop(columns=["q6_equipment_installed", "notes", "respondent_name"])
+    findings = validate_rows(data)
+    assert [(f.rule, f.column, f.row) for f in findings] == [("missing_column", "q6_equipment_installed", None)]
+
+
+def test_every_failure_is_reported_at_once(small_wave):
+    rows = [dict(r) for r in small_wave]
+    for row in rows:
+        row["q1_noise"] = "12"
+    rows[3]["cluster"] = "elsewhere"
+    findings = findings_for(rows)
+    assert len(findings) == len(rows) + 1
+
+
+def test_personal_columns_never_appear_in_a_finding(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(respondent_name="MARKER-NAME", respondent_phone="MARKER-PHONE", q1_noise="99")
+    messages = " ".join(str(f) for f in validate_rows(frame(rows)))
+    assert "MARKER" not in messages

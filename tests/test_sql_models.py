@@ -1,0 +1,121 @@
+"""Each SQL model on small hand-made frames, against the definitions of the input contract."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from schemas import codebook
+from workflows import sql
+
+
+def firm(firm_id, cluster, **answers):
+    base = dict(
+        wave="w", firm_id=firm_id, cluster=cluster, years_in_operation=10, employees=5,
+        turnover_kvnd=1000.0, export_share_pct=0.0, q1_noise=5, q1_air=5, q1_water=5, q2_resources=5,
+        q3_complaints_village=False, q4_complaint_own=False, q6_equipment_installed=False,
+        q7_capital_cost_mvnd=0.0, q8_om_cost_mvnd=0.0, q10_constraint_1=None, q10_constraint_2=None,
+        q10_constraint_3=None, q11_buyers_asked_compliance=False, q12_buyers_considered_performance=False,
+        q14_subsidised_loan=False, q15_monitoring_visits=0, q16_warnings_donre=0, q16_warnings_commune=0,
+        q18_sources=[],
+    )
+    return base | answers
+
+
+@pytest.fixture
+def conn():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def load(conn, rows):
+    frame = pd.DataFrame(rows)
+    conn.register("responses_frame", frame)
+    conn.execute("create table survey_responses as select * from responses_frame")
+    conn.execute(
+        "create table firm_indices as " + sql.load_sql("idx_firm_indices"), {"wave": "w"})
+
+
+def test_pressure_indices_take_the_higher_weight_that_applies(conn):
+    load(conn, [
+        firm("a", "bat_trang"),
+        firm("b", "bat_trang", q3_complaints_village=True),
+        firm("c", "bat_trang", q3_complaints_village=True, q4_complaint_own=True),
+        firm("d", "dong_ky", q4_complaint_own=True, q11_buyers_asked_compliance=True),
+        firm("e", "van_phuc", q11_buyers_asked_compliance=True, q12_buyers_considered_performance=True),
+        firm("f", "van_phuc", q12_buyers_considered_performance=True),
+    ])
+    got = conn.execute("select firm_id, cp, emp, cluster_code from firm_indices order by firm_id").fetchall()
+    assert got == [("a", 0, 0, 1), ("b", 1, 0, 1), ("c", 2, 0, 1), ("d", 2, 1, 2), ("e", 0, 2, 3), ("f", 0, 2, 3)]
+
+
+def test_gms_expenditure_exports_and_loan_follow_their_definitions(conn):
+    load(conn, [firm("a", "dong_ky", q15_monitoring_visits=2, q16_warnings_donre=1, q16_warnings_commune=3,
+                     q7_capital_cost_mvnd=12.5, q8_om_cost_mvnd=1.25, turnover_kvnd=2500.0,
+                     export_share_pct=40.0, q14_subsidised_loan=True, q6_equipment_installed=True)])
+    row = conn.execute("select gms, envexp_vnd, expt_vnd, loan, envtech, empl, years, turn_kvnd from firm_indices").df().iloc[0]
+    assert row["gms"] == 2 + 2 * (1 + 3)
+    assert row["envexp_vnd"] == pytest.approx(13.75e6)
+    assert row["expt_vnd"] == pytest.approx(2500 * 1000 * 0.40)
+    assert (row["loan"], row["envtech"], row["empl"], row["years"], row["turn_kvnd"]) == (1, 1, 5, 10, 2500.0)
+
+
+def test_characteristics_cover_every_cluster_and_the_total(conn):
+    load(conn, [
+        firm("a", "bat_trang", years_in_operation=10, export_share_pct=50.0, q6_equipment_installed=True,
+             q7_capital_cost_mvnd=1.0, turnover_kvnd=1000.0),
+        firm("b", "bat_trang", years_in_operation=20, export_share_pct=0.0, turnover_kvnd=3000.0),
+        firm("c", "dong_ky", years_in_operation=6, export_share_pct=10.0),
+    ])
+    table = conn.execute(sql.load_sql("tbl_enterprise_characteristics"),
+                         {"wave": "w", "clusters": list(codebook.CLUSTERS)}).df().set_index("cluster")
+    assert list(table.index) == [*codebook.CLUSTERS, "total"]
+    assert table.loc["bat_trang", "mean_years"] == 15
+    assert table.loc["bat_trang", "exporters"] == 1
+    assert table.loc["bat_trang", "mean_export_share_pct"] == 25
+    assert table.loc["bat_trang", "mean_export_share_exporters_pct"] == 50
+    assert table.loc["bat_trang", "expenditure_pct_of_turnover"] == pytest.approx(100 * 1e6 / 4e6)
+    assert table.loc["van_phuc", "n"] == 0 and pd.isna(table.loc["van_phuc", "mean_years"])
+    assert table.loc["van_phuc", "adopters"] == 0
+    assert table.loc["total", "n"] == 3 and table.loc["total", "mean_years"] == 12
+    assert table.loc["total", "exporters"] == 2 and table.loc["total", "adopters"] == 1
+
+
+def test_constraints_count_mentions_at_any_rank_and_weight_them_three_two_one(conn):
+    load(conn, [
+        firm("a", "bat_trang", q10_constraint_1="capital", q10_constraint_2="market", q10_constraint_3="other"),
+        firm("b", "bat_trang", q10_constraint_1="market", q10_constraint_2="capital"),
+        firm("c", "dong_ky", q10_constraint_1="capital"),
+        firm("d", "dong_ky"),
+    ])
+    table = conn.execute(sql.load_sql("tbl_constraint_mentions"),
+                         {"wave": "w", "codes": list(codebook.Q10_CONSTRAINTS)}).df().set_index("constraint_code")
+    assert list(table.index) == list(codebook.Q10_CONSTRAINTS)
+    assert table.loc["capital"].tolist() == ["w", 3, 75.0, 3 + 2 + 3]
+    assert table.loc["market"].tolist() == ["w", 2, 50.0, 2 + 3]
+    assert table.loc["other"].tolist() == ["w", 1, 25.0, 1]
+    assert table.loc["managers"].tolist() == ["w", 0, 0.0, 0]
+
+
+def test_knowledge_sources_are_ranked_by_count_then_codebook_order(conn):
+    load(conn, [
+        firm("a", "bat_trang", q18_sources=["government", "buyers"]),
+        firm("b", "bat_trang", q18_sources=["government"]),
+        firm("c", "dong_ky", q18_sources=["suppliers", "buyers", "other"]),
+    ])
+    table = conn.execute(sql.load_sql("tbl_knowledge_sources"),
+                         {"wave": "w", "codes": list(codebook.Q18_SOURCES)}).df()
+    assert table["source"].tolist()[:4] == ["buyers", "government", "suppliers", "other"]
+    assert table["count"].tolist()[:4] == [2, 2, 1, 1]
+    assert len(table) == len(codebook.Q18_SOURCES) and table["count"].sum() == 6
+    assert table["rank"].tolist() == list(range(1, len(codebook.Q18_SOURCES) + 1))
+
+
+def test_seriousness_means_per_cluster_and_overall(conn):
+    load(conn, [firm("a", "van_phuc", q1_noise=9, q1_water=10), firm("b", "van_phuc", q1_noise=8, q1_water=8),
+                firm("c", "dong_ky", q1_noise=2, q1_water=6)])
+    table = conn.execute(sql.load_sql("tbl_pollution_seriousness"),
+                         {"wave": "w", "clusters": list(codebook.CLUSTERS)}).df().set_index("cluster")
+    assert table.loc["van_phuc", "noise"] == 8.5 and table.loc["van_phuc", "water"] == 9
+    assert table.loc["total", "noise"] == pytest.approx(19 / 3)
+    assert pd.isna(table.loc["bat_trang", "air"])
