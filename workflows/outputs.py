@@ -19,6 +19,7 @@ FIRM_INDICES_COLUMNS = [
     "expt_vnd", "empl", "years", "turn_kvnd",
 ]
 ITEMS_PER_RULE = 1000
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def validation_document(wave: str, findings: pd.DataFrame, all_items: bool = False) -> dict:
@@ -47,8 +48,41 @@ def write_json(path: Path, document: dict) -> None:
 
 
 def write_firm_indices(path: Path, indices: pd.DataFrame) -> None:
-    frame = indices[FIRM_INDICES_COLUMNS].sort_values("firm_id")
-    _write_atomically(path, frame.to_csv(index=False, lineterminator="\n"))
+    write_csv(path, indices[FIRM_INDICES_COLUMNS].sort_values("firm_id"), id_columns=("firm_id",))
+
+
+def write_csv(path: Path, frame: pd.DataFrame, id_columns: tuple[str, ...] = ()) -> None:
+    """A CSV file whose free-text cells cannot run as spreadsheet formulas.
+
+    Text that begins with =, +, -, @, a tab or a carriage return gets a leading apostrophe,
+    as OWASP advises; ids and numbers are written as they are.
+    """
+    safe = frame.copy()
+    text_columns = [c for c in safe.columns if c not in id_columns and not pd.api.types.is_numeric_dtype(safe[c])]
+    for column in text_columns:
+        safe[column] = safe[column].map(neutralise_formula)
+    if any(safe[c].astype("str").str.contains("\r", regex=False).any() for c in text_columns):
+        # pandas leaves a lone carriage return unquoted when lines end in \n; quote by hand.
+        lines = [",".join(_quoted(c) for c in safe.columns)]
+        lines += [",".join(_quoted(v) for v in row) for row in safe.itertuples(index=False)]
+        _write_atomically(path, "\n".join(lines) + "\n")
+    else:
+        _write_atomically(path, safe.to_csv(index=False, lineterminator="\n"))
+
+
+def _quoted(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = repr(value) if isinstance(value, float) else str(value)
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def neutralise_formula(value):
+    if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
 
 
 def write_bytes(path: Path, content: bytes) -> None:

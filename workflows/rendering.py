@@ -7,6 +7,8 @@ files: a data value that names a local file or a server is never fetched.
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jinja2
 from weasyprint import HTML
@@ -23,9 +25,10 @@ class TemplateFolderFetcher(URLFetcher):
         self._root = root.resolve()
 
     def fetch(self, url, headers=None):
-        if not url.startswith("file://"):
+        parsed = urlparse(url)
+        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
             raise ValueError(f"refused to fetch {url!r}: the report reads only its own template files")
-        path = Path(url.removeprefix("file://").split("?")[0].split("#")[0]).resolve()
+        path = Path(url2pathname(parsed.path)).resolve()
         if not path.is_file() or not path.is_relative_to(self._root):
             raise ValueError(f"refused to fetch {url!r}: outside the template folder")
         return super().fetch(url, headers)

@@ -1,6 +1,7 @@
 """What the report's templates are given: the results, the sentences, and the formatting helpers."""
 
 import numpy as np
+import pandas as pd
 
 from schemas import codebook
 from workflows import narrative, provenance, statistics
@@ -9,7 +10,10 @@ TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "cluster_code", "loan", "c
 OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
 
 
-def report_context(results: dict, source_name: str, created: str) -> dict:
+OTHER_ANSWERS_SHOWN = 12
+
+
+def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame) -> dict:
     synthetic = provenance.is_synthetic(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
@@ -35,6 +39,10 @@ def report_context(results: dict, source_name: str, created: str) -> dict:
             for s in statistics.REPLICATION
         ],
         "model_terms": TABLE5_TERMS,
+        "other_answers": {
+            question: group.head(OTHER_ANSWERS_SHOWN).to_dict("records")
+            for question, group in other_answers.groupby("question")
+        },
         "versions": provenance.package_versions(),
         "num": lambda value, digits=1: narrative.number(value, "en", digits),
         "pct": lambda share: narrative.percent(share, "en", 1),

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from workflows import outputs, provenance, results, staging
+from workflows import outputs, provenance, results, sql, staging
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
@@ -61,9 +61,11 @@ def wave_report(
         firms = conn.execute("select * from firm_indices where wave = $wave", {"wave": wave}).df()
         register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
         findings = staging.findings_of(conn, wave, register["raw_sha256"])
+        other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
     # The report's date is the wave's median interview day: the same inputs give the same bytes.
     interviewed = register["median_interview_date"]
-    html = render_html("report.html.j2", **report_context(document, register["source_name"], f"{interviewed:%Y-%m-%d}"))
+    html = render_html("report.html.j2", **report_context(
+        document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers))
     pdf = render_pdf(html, source_date_epoch=int(interviewed.timestamp()))
     target = wave_files.published_dir(wave)
     outputs.write_firm_indices(target / "firm_indices.csv", firms)
