@@ -66,8 +66,8 @@ def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_d
 
     assert RecordingHandler.requests == []
     pdf = PdfReader(out / "report.pdf")
-    text = "\n".join(page.extract_text() for page in pdf.pages)
-    assert f'<img src="{server}/img.png">' in text.replace("\n", "")
+    text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert f'<img src="{server}/img.png">' in text
     assert "{{ 7 * 7 }} {% raw %} ${7*7}" in text
     assert "root:x:0:0" not in text and "LEAKED-FROM-SERVER" not in text
     assert not pdf.attachments
