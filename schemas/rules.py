@@ -66,8 +66,34 @@ RULE_GROUPS = (
         ("other_text",),
     ),
     RuleGroup(
-        "no_data_quality_warnings",
-        "Nothing looks unusual: no columns outside the questionnaire.",
+        "no_outliers_within_clusters",
+        "Employees, turnover, costs and turnover per employee lie within Q1 - 3 IQR .. Q3 + 3 IQR of "
+        "the firm's cluster (a warning: large firms exist, but a slipped digit is likelier).",
+        ("outlier",),
+        WARNING,
+    ),
+    RuleGroup(
+        "interview_dates_within_the_wave",
+        "Every interview lies within 90 days of the wave's median interview date (a warning: a date "
+        "far away is usually a typing error or a firm from another wave).",
+        ("interview_date_far",),
+        WARNING,
+    ),
+    RuleGroup(
+        "no_duplicate_answers",
+        "No two firm ids carry exactly the same answers (a warning: one firm entered twice).",
+        ("duplicate_answers",),
+        WARNING,
+    ),
+    RuleGroup(
+        "complaint_answers_consistent",
+        "A firm whose own plant drew a complaint (Q4) also knows of complaints in the village (Q3).",
+        ("q4_without_q3",),
+        WARNING,
+    ),
+    RuleGroup(
+        "no_unknown_columns",
+        "The file has no columns outside the questionnaire (they are ignored, not read).",
         ("unknown_column",),
         WARNING,
     ),

@@ -64,7 +64,7 @@ def test_run_on_an_unseen_wave_writes_every_contract_file_with_the_defined_figur
     done = cli("run", str(unseen_wave), "--wave", "2011-pilot", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout
-    assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json"}
+    assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
     raw = pd.read_csv(unseen_wave, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
@@ -128,8 +128,10 @@ def test_run_on_an_unseen_wave_writes_every_contract_file_with_the_defined_figur
         assert got["tvalues"][term] == pytest.approx(value, rel=1e-6)
 
     validation = json.loads((out / "validation.json").read_text(encoding="utf-8"))
-    assert validation["errors"] == [] and validation["counts"] == {"unknown_column": 1}
-    assert validation["warnings"][0]["column"] == "enumerator_code"
+    assert validation["errors"] == [] and validation["counts"]["unknown_column"] == 1
+    assert {"rule": "unknown_column", "column": "enumerator_code", "row": 0, "firm_id": None, "value": None,
+            "message": "The column 'enumerator_code' is not part of the questionnaire and is ignored."
+            } in validation["warnings"]
     assert results["validation"]["warnings"] == validation["warnings"]
 
 

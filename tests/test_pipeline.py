@@ -44,7 +44,7 @@ def test_a_valid_wave_materialises_every_asset_and_publishes_the_contract_files(
         "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
     }
     assert all(e.passed for e in result.get_asset_check_evaluations())
-    assert set(digests(root / "outputs" / "w1")) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json"}
+    assert set(digests(root / "outputs" / "w1")) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
     with duckdb.connect(database, read_only=True) as conn:
         assert conn.execute("select count(*) from survey_responses").fetchall()[0][0] == len(small_wave)
 

@@ -136,7 +136,7 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
     print(f"Wave {outcome.wave} ({source.name}) is valid{warned}. Findings: {outcome.validation_json}")
     if wrote_report:
         print(f"Report and data written to {outcome.out_dir}/ (report.pdf, results.json, "
-              "firm_indices.csv, validation.json)")
+              "firm_indices.csv, validation.json and validation.html)")
     return EXIT_OK
 
 

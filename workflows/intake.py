@@ -16,8 +16,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from schemas.findings import WARNING, Finding
+from schemas.findings import WARNING, Finding, validate_rows
+from schemas.quality import quality_warnings
 from schemas.raw_wave import CONTRACT_COLUMNS
+from workflows import staging
 
 CHUNK = 1 << 20
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
@@ -205,3 +207,31 @@ def _field_count(error_type: str, fields: int, width: int) -> str:
 
 def _file_finding(rule: str, message: str) -> Finding:
     return Finding(rule, None, None, None, None, message)
+
+
+def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> tuple[int, list[Finding]]:
+    """Stage the file as the wave's latest attempt and judge it by every rule, in one transaction.
+
+    Returns the number of rows staged and every finding, errors and warnings, in file order.
+    """
+    staging.ensure_tables(conn)
+    ragged = read_records(conn, raw) if raw.readable else []
+    findings = list(raw.findings)
+    n_rows = 0
+    conn.begin()
+    try:
+        staging.clear_unpublished_attempts(conn, wave, raw.sha256)
+        if raw.readable:
+            rows = stage_rows(conn, raw, wave, ragged)
+            n_rows = len(rows)
+            findings += ragged
+            if n_rows:
+                findings += validate_rows(rows) + quality_warnings(rows)
+            elif not ragged:
+                findings.append(no_rows_finding())
+        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.extra_columns, findings)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return n_rows, findings

@@ -43,6 +43,32 @@ def validation_document(wave: str, findings: pd.DataFrame, all_items: bool = Fal
     }
 
 
+def validation_html(wave: str, source_name: str, sha256: str, findings: pd.DataFrame) -> str:
+    """The survey manager's validation report: the findings grouped by rule group, errors first."""
+    from schemas.rules import RULE_GROUPS
+    from workflows.rendering import render_html
+
+    sections = []
+    for group in sorted(RULE_GROUPS, key=lambda g: g.severity):
+        mine = findings[findings["rule"].isin(group.rules)] if not findings.empty else findings
+        sections.append({
+            "name": group.name, "description": group.description, "severity": group.severity,
+            "count": len(mine), "findings": clean(mine.head(ITEMS_PER_RULE).to_dict("records")),
+        })
+    errors = int((findings["severity"] == "error").sum()) if not findings.empty else 0
+    return render_html("validation.html.j2", wave=wave, source_name=source_name, sha256=sha256,
+                       sections=sections, errors=errors, warnings=len(findings) - errors)
+
+
+def write_validation(folder: Path, wave: str, source_name: str, sha256: str, findings: pd.DataFrame,
+                     all_items: bool = False) -> Path:
+    """Write `validation.json` and its readable twin `validation.html`; return the JSON's path."""
+    target = folder / "validation.json"
+    write_json(target, validation_document(wave, findings, all_items))
+    _write_atomically(folder / "validation.html", validation_html(wave, source_name, sha256, findings))
+    return target
+
+
 def write_json(path: Path, document: dict) -> None:
     _write_atomically(path, json.dumps(clean(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 

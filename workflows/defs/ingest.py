@@ -3,11 +3,11 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from schemas.findings import ERROR, WARNING, validate_rows
+from schemas.findings import ERROR, WARNING
 from workflows import outputs, staging
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
-from workflows.intake import inspect_file, no_rows_finding, read_records, stage_rows
+from workflows.intake import inspect_file, stage_attempt
 
 
 @dg.asset(
@@ -22,26 +22,11 @@ def raw_wave(
     """The wave's answers as the survey tool exported them, staged unpublished until every rule passes."""
     wave = context.partition_key
     raw = inspect_file(wave_files.source_of(wave))
-    findings = list(raw.findings)
-    n_rows = 0
     with warehouse.get_connection() as conn:
-        staging.ensure_tables(conn)
-        ragged = read_records(conn, raw) if raw.readable else []
-        conn.begin()
-        staging.clear_unpublished_attempts(conn, wave, raw.sha256)
-        if raw.readable:
-            rows = stage_rows(conn, raw, wave, ragged)
-            n_rows = len(rows)
-            findings += ragged
-            if n_rows:
-                findings += validate_rows(rows)
-            elif not ragged:
-                findings.append(no_rows_finding())
-        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.extra_columns, findings)
-        conn.commit()
+        n_rows, findings = stage_attempt(conn, raw, wave)
         stored = staging.findings_of(conn, wave, raw.sha256)
-    target = wave_files.attempt_dir(wave) / "validation.json"
-    outputs.write_json(target, outputs.validation_document(wave, stored, wave_files.all_errors))
+    target = outputs.write_validation(
+        wave_files.attempt_dir(wave), wave, raw.path.name, raw.sha256, stored, wave_files.all_errors)
     errors = sum(f.severity == ERROR for f in findings)
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
                      wave, n_rows, errors, len(findings) - errors, target)
@@ -54,6 +39,7 @@ def raw_wave(
             "errors": errors,
             "warnings": sum(f.severity == WARNING for f in findings),
             "validation_json": dg.MetadataValue.path(str(target)),
+            "validation_report": dg.MetadataValue.path(str(target.with_suffix(".html"))),
         },
         data_version=dg.DataVersion(raw.sha256),
     )

@@ -70,7 +70,8 @@ def wave_report(
     target = wave_files.published_dir(wave)
     outputs.write_firm_indices(target / "firm_indices.csv", firms)
     outputs.write_json(target / "results.json", document)
-    outputs.write_json(target / "validation.json", outputs.validation_document(wave, findings, wave_files.all_errors))
+    outputs.write_validation(target, wave, register["source_name"], register["raw_sha256"], findings,
+                             wave_files.all_errors)
     outputs.write_bytes(target / "report.pdf", pdf)
     context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
     return dg.MaterializeResult(
