@@ -88,3 +88,13 @@ def test_a_duplicated_header_is_an_error_naming_the_column(tmp_path, small_wave)
     text = path.read_text(encoding="utf-8").replace(",notes\n", ",cluster\n", 1)
     path.write_text(text, encoding="utf-8")
     assert ("duplicate_column", "cluster", 0) in rules(inspect_file(path).findings)
+
+
+def test_windows_line_endings_are_read_like_any_others(tmp_path, conn, small_wave):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    raw = inspect_file(path)
+    assert raw.findings == []
+    rows = stage_rows(conn, raw, "w", read_records(conn, raw))
+    assert len(rows) == len(small_wave) and rows.loc[1, "notes"] != rows.loc[1, "notes"]  # empty stays missing
+    assert rows.loc[len(small_wave), "q22_help_senior_gov"] == small_wave[-1]["q22_help_senior_gov"]

@@ -1,0 +1,96 @@
+"""Nothing already stored is lost: failed, killed and concurrent runs through the command."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import write_wave
+from tests.test_command_line import COMMAND, cli
+from workflows.locking import warehouse_lock
+from workflows.synthetic import generate_wave
+
+pytestmark = pytest.mark.integration
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def published_rows(database: Path, wave: str):
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return conn.execute("select * from survey_responses where wave = $w order by firm_id", {"w": wave}).df()
+
+
+@pytest.fixture
+def published_wave(tmp_path, isolated_project):
+    """Wave `a`, run once and published."""
+    source = write_wave(tmp_path / "a.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2))
+    assert cli("run", str(source)).returncode == 0
+    return source, isolated_project / "outputs" / "a", isolated_project / "warehouse" / "survey.duckdb"
+
+
+def test_failed_runs_leave_the_last_good_version_byte_for_byte(tmp_path, published_wave):
+    source, outputs, database = published_wave
+    before_files, before_rows = snapshot(outputs), published_rows(database, "a")
+
+    broken = [dict(r) for r in generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2)]
+    broken[2]["q1_water"] = "0"
+    write_wave(source, broken)
+    done = cli("run", str(source))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert str(outputs / "last-attempt" / "validation.json") in done.stderr
+    source.write_bytes("firm_id;cluster\nBT-1;bat_trang\n".encode("utf-16"))
+    assert cli("run", str(source)).returncode == 1
+
+    after = snapshot(outputs)
+    assert {k: v for k, v in after.items() if not k.startswith("last-attempt/")} == before_files
+    assert published_rows(database, "a").equals(before_rows)
+
+
+def test_a_killed_run_leaves_every_earlier_wave_intact_and_can_be_run_again(tmp_path, published_wave):
+    _, outputs, database = published_wave
+    before_files, before_rows = snapshot(outputs), published_rows(database, "a")
+    big = write_wave(tmp_path / "big.csv", generate_wave({"bat_trang": 4000, "dong_ky": 4000, "van_phuc": 4000}, seed=9))
+    for delay in (1.5, 4.0):
+        process = subprocess.Popen([COMMAND, "run", str(big)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert snapshot(outputs) == before_files
+        assert published_rows(database, "a").equals(before_rows)
+    done = cli("run", str(big))
+    assert done.returncode == 0, done.stderr
+    assert len(published_rows(database, "big")) == 12000
+    assert published_rows(database, "a").equals(before_rows)
+
+
+def test_two_runs_at_once_take_turns(tmp_path, isolated_project):
+    sources = [write_wave(tmp_path / f"{name}.csv", generate_wave({"dong_ky": 8, "van_phuc": 8}, seed=seed))
+               for name, seed in (("x", 1), ("y", 2))]
+    env = {**os.environ, "CLEANTECH_LOCK_WAIT_SECONDS": "120"}
+    processes = [subprocess.Popen([COMMAND, "run", str(s)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for s in sources]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in processes]
+    assert [code for code, _ in results] == [0, 0], results
+    database = isolated_project / "warehouse" / "survey.duckdb"
+    assert len(published_rows(database, "x")) == 16 and len(published_rows(database, "y")) == 16
+
+
+def test_a_run_that_finds_the_warehouse_busy_waits_then_exits_3(tmp_path, isolated_project):
+    source = write_wave(tmp_path / "z.csv", generate_wave({"bat_trang": 4}, seed=4))
+    database = isolated_project / "warehouse" / "survey.duckdb"
+    started = time.monotonic()
+    with warehouse_lock(database, wait_seconds=1):
+        done = subprocess.run([COMMAND, "run", str(source)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "CLEANTECH_LOCK_WAIT_SECONDS": "2"})
+    assert done.returncode == 3
+    assert "still in use by another run after 2 s" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started >= 2
+    assert not (isolated_project / "outputs" / "z").exists()
