@@ -22,6 +22,9 @@ OUTLIER_COLUMNS = {
     "q7_capital_cost_mvnd": "capital cost of pollution control (million VND)",
     "q8_om_cost_mvnd": "operation and maintenance cost (million VND)",
 }
+# Costs are zero for every firm without equipment; among those zeros any spender would look
+# extreme, so cost outliers are judged among the firms that report a cost.
+POSITIVE_ONLY = {"q7_capital_cost_mvnd", "q8_om_cost_mvnd"}
 # Columns that say who and when, not what was answered.
 NOT_ANSWERS = {"firm_id", "interview_date", "notes", *codebook.PERSONAL_COLUMNS}
 
@@ -50,6 +53,8 @@ def _outliers(rows: pd.DataFrame) -> list[Finding]:
     measures["turnover_per_employee"] = measures["turnover_kvnd"] / employees.where(employees > 0)
     findings = []
     for column, values in measures.items():
+        if column in POSITIVE_ONLY:
+            values = values.where(values > 0)
         grouped = values.groupby(rows["cluster"])
         q1, q3 = grouped.transform(lambda s: s.quantile(0.25)), grouped.transform(lambda s: s.quantile(0.75))
         counted = grouped.transform("count")
@@ -66,10 +71,17 @@ def _outlier_finding(rows, row, column, value, low, high) -> Finding:
     cluster = rows.at[row, "cluster"]
     return Finding(
         "outlier", reported, int(row), _text(rows, row, "firm_id"), _text(rows, row, reported),
-        f"The {what} of {value:,.6g} lies far outside what other firms in {codebook.CLUSTER_NAMES.get(cluster, cluster)} report "
-        f"({max(low, 0):,.6g} to {high:,.6g}); please confirm it with the interviewer.",
+        f"The {what} of {_amount(value)} lies far outside what other firms in "
+        f"{codebook.CLUSTER_NAMES.get(cluster, cluster)} report ({_amount(max(low, 0))} to {_amount(high)}); "
+        "please confirm it with the interviewer.",
         WARNING,
     )
+
+
+def _amount(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _far_interview_dates(rows: pd.DataFrame) -> list[Finding]:

@@ -42,6 +42,7 @@ def test_a_valid_wave_materialises_every_asset_and_publishes_the_contract_files(
     assert materialized == {
         "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
         "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
+        "wave_facts", "published_comparison",
     }
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert set(digests(root / "outputs" / "w1")) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
@@ -61,7 +62,8 @@ def test_a_failing_wave_is_stopped_by_its_blocking_checks_and_leaves_the_last_go
     write_wave(root / "raw" / "w1.csv", broken)
     result = materialize()
     assert not result.success
-    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    failed = {e.check_name for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
     assert failed == {"answers_in_range", "firm_ids_unique"}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"raw_wave"}

@@ -13,7 +13,8 @@ OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
 OTHER_ANSWERS_SHOWN = 12
 
 
-def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame) -> dict:
+def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame,
+                   comparison: list[dict]) -> dict:
     synthetic = provenance.is_synthetic(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
@@ -44,6 +45,8 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
             for question, group in other_answers.groupby("question")
         },
         "versions": provenance.package_versions(),
+        # The published figures are compared only for the shipped reconstruction, known by its bytes.
+        "comparison": comparison if synthetic else [],
         "num": lambda value, digits=1: narrative.number(value, "en", digits),
         "pct": lambda share: narrative.percent(share, "en", 1),
         "coef": coefficient,

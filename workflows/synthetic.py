@@ -1,15 +1,12 @@
 """Seeded generators of synthetic survey waves, valid under the input contract.
 
 `generate_wave` draws any number of firms from cluster profiles modelled on the paper's
-Table 2; it is for tests and benchmarks. The shipped `data/raw/2007.csv` is written by
-`write_shipped_waves` and registered in `data/raw/synthetic.json`, so every report made
-from those exact bytes says that its data are synthetic.
+Table 2; it is for tests and benchmarks. The shipped 2007 wave is reconstructed to the
+paper's published figures by `workflows.reconstruction`.
 """
 
 import csv
-import hashlib
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +15,6 @@ import numpy as np
 
 from schemas import codebook
 from schemas.raw_wave import CONTRACT_COLUMNS
-from workflows.paths import RAW_DIR
 
 
 @dataclass(frozen=True)
@@ -125,28 +121,3 @@ def to_csv(rows: list[dict], columns: tuple[str, ...] = CONTRACT_COLUMNS) -> byt
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
-
-
-SHIPPED = {"2007.csv": ({"bat_trang": 15, "dong_ky": 16, "van_phuc": 20}, 2007)}
-
-
-def write_shipped_waves(raw_dir: Path = RAW_DIR) -> list[dict]:
-    """Write the shipped synthetic waves and their register; returns the register."""
-    register = []
-    for name, (sizes, seed) in SHIPPED.items():
-        content = to_csv(generate_wave(sizes, seed))
-        (raw_dir / name).write_bytes(content)
-        register.append({
-            "file": name,
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "generator": "workflows.synthetic.write_shipped_waves",
-            "seed": seed,
-            "note": "Synthetic reconstruction, not the original survey responses.",
-        })
-    (raw_dir / "synthetic.json").write_text(json.dumps(register, indent=2) + "\n", encoding="utf-8")
-    return register
-
-
-if __name__ == "__main__":
-    for entry in write_shipped_waves():
-        print(f"wrote {RAW_DIR / entry['file']} ({entry['sha256']})")

@@ -36,6 +36,9 @@ SQL_TABLES = (
     SqlTable("pollution_seriousness", "tbl_pollution_seriousness",
              "Mean seriousness of pollution and sustainability of resources per cluster (Figure 1).",
              ("survey_responses",)),
+    SqlTable("wave_facts", "rpt_wave_facts",
+             "The counts and means the paper's text reports, one named fact per row.",
+             ("survey_responses", "firm_indices")),
 )
 
 

@@ -45,7 +45,7 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
 
 @dg.asset(
     partitions_def=wave_partitions,
-    deps=[wave_results, "firm_indices"],
+    deps=[wave_results, "firm_indices", "published_comparison"],
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
     code_version="1",
@@ -62,10 +62,12 @@ def wave_report(
         register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
         findings = staging.findings_of(conn, wave, register["raw_sha256"])
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
+        comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
     # The report's date is the wave's median interview day: the same inputs give the same bytes.
     interviewed = register["median_interview_date"]
     html = render_html("report.html.j2", **report_context(
-        document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers))
+        document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
+        json.loads(comparison[0][0]) if comparison else []))
     pdf = render_pdf(html, source_date_epoch=int(interviewed.timestamp()))
     target = wave_files.published_dir(wave)
     outputs.write_firm_indices(target / "firm_indices.csv", firms)

@@ -1,0 +1,89 @@
+"""The shipped 2007 wave: generated reproducibly, reproducing the paper, labelled by its bytes."""
+
+import hashlib
+import json
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import write_wave
+from workflows import provenance
+from workflows.definitions import defs
+from workflows.defs.resources import WaveFiles, warehouse_resource
+from workflows.paths import RAW_DIR
+from workflows.published import compare_figure, published_figures
+from workflows.reconstruction import reconstruct
+from workflows.synthetic import generate_wave, to_csv
+
+pytestmark = pytest.mark.integration
+
+
+def run_wave(root, source, wave="2007"):
+    shutil.copy(source, root / "raw" / f"{wave}.csv")
+    definitions = defs()
+    resources = {
+        "warehouse": warehouse_resource(str(root / "warehouse" / "survey.duckdb")),
+        "wave_files": WaveFiles(raw_dir=str(root / "raw"), outputs_dir=str(root / "outputs")),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("wave", [wave])
+        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                              partition_key=wave, resources=resources, raise_on_error=False)
+
+
+def test_the_generator_writes_the_shipped_bytes():
+    shipped = (RAW_DIR / "2007.csv").read_bytes()
+    assert to_csv(reconstruct()) == shipped
+    register = json.loads((RAW_DIR / "synthetic.json").read_text())
+    assert hashlib.sha256(shipped).hexdigest() in {entry["sha256"] for entry in register}
+
+
+def test_the_shipped_wave_reproduces_every_self_consistent_published_figure(isolated_project):
+    result = run_wave(isolated_project, RAW_DIR / "2007.csv")
+    assert result.success
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "published_figures_reproduced")
+    assert check.passed and check.metadata["applies"].value == "yes"
+    with duckdb.connect(str(isolated_project / "warehouse" / "survey.duckdb"), read_only=True) as conn:
+        rows = json.loads(conn.execute("select rows from published_comparison").fetchall()[0][0])
+    missed = [row["label"] for row in rows if row["required"] and not row["within"]]
+    assert missed == [] and sum(row["required"] for row in rows) >= 100
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(isolated_project / "outputs" / "2007" / "report.pdf").pages).split())
+    assert "synthetic reconstruction" in text and "Published and reproduced figures" in text
+
+
+def test_a_real_wave_called_2007_is_not_labelled_synthetic(isolated_project):
+    source = write_wave(isolated_project / "other.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3))
+    result = run_wave(isolated_project, source)
+    assert result.success
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "published_figures_reproduced")
+    assert check.passed and check.metadata["applies"].value.startswith("no")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(isolated_project / "outputs" / "2007" / "report.pdf").pages).split())
+    assert "synthetic" not in text.lower() and "Published and reproduced" not in text
+
+
+def test_a_figure_counts_as_reproduced_only_within_its_printed_precision():
+    figure = next(f for f in published_figures()["figures"] if f["path"] == "characteristics.bat_trang.mean_years")
+    results = {"characteristics": {"bat_trang": {"mean_years": 15.149}}}
+    assert compare_figure(figure, results, {})["within"]
+    results["characteristics"]["bat_trang"]["mean_years"] = 15.151
+    assert not compare_figure(figure, results, {})["within"]
+
+
+def test_significance_is_judged_by_sign_and_stars():
+    fit = {"params": {"years": 0.05}, "tvalues": {"years": 2.7}, "pvalues": {"years": 0.007}}
+    results = {"models": {"envtech_logit": fit}}
+    figure = next(f for f in published_figures()["figures"]
+                  if f["path"] == "models.envtech_logit.years" and f["kind"] == "significance")
+    assert compare_figure(figure, results, {})["within"]
+    fit["pvalues"]["years"] = 0.02
+    assert not compare_figure(figure, results, {})["within"]
+    fit["pvalues"]["years"], fit["params"]["years"] = 0.007, -0.05
+    assert not compare_figure(figure, results, {})["within"]
+
+
+def test_the_synthetic_label_follows_the_bytes():
+    assert provenance.is_synthetic(hashlib.sha256((RAW_DIR / "2007.csv").read_bytes()).hexdigest())
+    assert not provenance.is_synthetic(hashlib.sha256(b"firm_id\n").hexdigest())
