@@ -9,7 +9,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
 
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+from schemas import codebook
+
+IDENTIFIER_PATTERN = rf"^{codebook.IDENTIFIER}$"
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
 NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -3,6 +3,9 @@
 Every list of codes the project uses (validation, SQL tables, the report) comes from here.
 """
 
+# Firm ids and wave ids: 1-32 of A-Za-z0-9_-, the first a letter or digit.
+IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+
 CLUSTERS = ("bat_trang", "dong_ky", "van_phuc")
 # The paper's single ordinal CLUSTER variable.
 CLUSTER_CODES = {"bat_trang": 1, "dong_ky": 2, "van_phuc": 3}

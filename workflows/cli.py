@@ -11,8 +11,10 @@ import sys
 import traceback
 from pathlib import Path
 
+from schemas.codebook import IDENTIFIER
+
 # The wave id rule of the input contract; checked before any work, so no name escapes a folder.
-WAVE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+WAVE_ID = re.compile(IDENTIFIER)
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUSY, EXIT_FAULT = 0, 1, 2, 3, 4
 SHOWN_ERRORS = 20
 
@@ -97,20 +99,10 @@ def _checked_call(args) -> tuple[Path, str]:
 
 
 def run_command(args) -> int:
-    from workflows import settings
-    from workflows.locking import WarehouseBusy, warehouse_lock
     from workflows.runner import run_wave
 
     source, wave = _checked_call(args)
-    settings.apply_defaults()
-    wait = settings.lock_wait_seconds()
-    try:
-        with warehouse_lock(Path(settings.get("CLEANTECH_WAREHOUSE")), wait):
-            outcome = run_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
-    except WarehouseBusy as error:
-        print(f"cleantech-survey run: {error} Try again when it has finished "
-              "(CLEANTECH_LOCK_WAIT_SECONDS sets how long to wait).", file=sys.stderr)
-        return EXIT_BUSY
+    outcome = run_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
     return _report_outcome(source, outcome, wrote_report=True)
 
 
@@ -127,8 +119,9 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
         _print_findings(source, outcome)
         return EXIT_INVALID
     if not outcome.succeeded:
-        if outcome.failure and "lock" in outcome.failure.lower():
-            print(f"cleantech-survey: the warehouse is held by another process: {outcome.failure}", file=sys.stderr)
+        if outcome.busy:
+            print(f"cleantech-survey: {outcome.failure} Try again when it has finished "
+                  "(CLEANTECH_LOCK_WAIT_SECONDS sets how long to wait).", file=sys.stderr)
             return EXIT_BUSY
         print(f"cleantech-survey: wave {outcome.wave} could not be completed: {outcome.failure}", file=sys.stderr)
         return EXIT_FAULT

@@ -167,6 +167,14 @@ def no_rows_finding() -> Finding:
     return _file_finding("no_rows", "The file has a header but no rows of answers.")
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _hash_and_decode(path: Path) -> tuple[str, int | None, int]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()

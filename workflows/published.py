@@ -5,7 +5,6 @@ counterpart lives in `results.json` or among the wave's facts, the precision the
 prints it to, and, where the paper contradicts itself, the decision taken.
 """
 
-import hashlib
 import json
 from functools import cache
 
@@ -14,11 +13,6 @@ from workflows.report_context import stars
 
 PUBLISHED_FIGURES = DATA_DIR / "published" / "konstadakopulos_2008.json"
 LEVELS = {"": "none", "*": "5%", "**": "1%"}
-
-
-def fingerprint() -> str:
-    """A short hash of the published figures: part of the comparison's code version."""
-    return hashlib.sha256(PUBLISHED_FIGURES.read_bytes()).hexdigest()[:12]
 
 
 @cache

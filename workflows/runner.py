@@ -29,6 +29,12 @@ class Outcome:
     failure: str | None = None
     run_id: str | None = None
 
+    @property
+    def busy(self) -> bool:
+        """The run gave up waiting for the warehouse, or DuckDB found it held by another process."""
+        text = (self.failure or "").lower()
+        return "still in use by another run" in text or "could not set lock" in text
+
 
 def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
     """Validate, load, derive, fit and render one wave; the caller holds the warehouse lock."""
@@ -102,10 +108,19 @@ def _metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error.cause is not None and "Error occurred while executing" in error.message:
-                error = error.cause
-            return error.message.strip()
+    """The sentence of the first fault: a resource that could not start, a step, or the run."""
+    for kinds in (("RESOURCE_INIT_FAILURE", "STEP_FAILURE"), ("PIPELINE_FAILURE", "RUN_FAILURE")):
+        for event in result.all_events:
+            if event.event_type_value in kinds:
+                error = getattr(event.event_specific_data, "error", None)
+                while error is not None and error.cause is not None:
+                    error = error.cause
+                if error is not None:
+                    return _sentence(error.message)
     return None
+
+
+def _sentence(message: str) -> str:
+    """An exception's message without its class name: 'pkg.Error: text' -> 'text'."""
+    head, _, text = message.strip().partition(": ")
+    return text if text and " " not in head else message.strip()

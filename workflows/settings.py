@@ -19,9 +19,14 @@ DEFAULTS = {
 
 
 # The embedded Dagster instance: local storage in DAGSTER_HOME, no telemetry (runs are offline).
+# Runs that use the warehouse pool are queued one at a time by the daemon's run queue.
 INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
+concurrency:
+  pools:
+    granularity: run
+    default_limit: 1
 """
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 
 from workflows import settings
-from workflows.intake import inspect_file
+from workflows.intake import file_sha256
 
 
 def print_waves() -> int:
@@ -49,7 +49,7 @@ def _firms(wave: str, published: dict) -> str:
 
 
 def _status(wave: str, files: dict, published: dict, attempts: dict) -> str:
-    current = inspect_file(files[wave]).sha256 if wave in files else None
+    current = file_sha256(files[wave]) if wave in files else None
     if wave in published and (current is None or published[wave][0] == current):
         return "published"
     if wave in attempts and attempts[wave] == current:

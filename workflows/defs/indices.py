@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from schemas import codebook
 from workflows import sql
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ def sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         name=table.name,
         description=table.description,
         partitions_def=wave_partitions,
+        pool=WAREHOUSE_POOL,
         deps=list(table.deps),
         kinds={"duckdb", "sql"},
         group_name="analysis",

@@ -5,16 +5,18 @@ from dagster_duckdb import DuckDBResource
 
 from schemas.findings import ERROR, WARNING
 from workflows import outputs, staging
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.intake import inspect_file, stage_attempt
 
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     kinds={"csv", "duckdb"},
     group_name="intake",
-    code_version="1",
+    code_version=code_version("schemas/*.py", "workflows/intake.py", "workflows/staging.py"),
 )
 def raw_wave(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles

@@ -6,17 +6,19 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from workflows import outputs, statistics
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.versions import code_version
 
 MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model varchar, document json)"
 
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     deps=["firm_indices"],
     kinds={"statsmodels", "duckdb"},
     group_name="analysis",
-    code_version="1",
+    code_version=code_version("workflows/statistics.py"),
 )
 def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     """The paper's logit for adoption and OLS for expenditure, fitted on the wave's firms."""

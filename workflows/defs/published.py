@@ -7,18 +7,20 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from workflows import provenance, published
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.defs.report import wave_results
+from workflows.versions import code_version
 
 COMPARISON_DDL = "create table if not exists published_comparison (wave varchar primary key, rows json)"
 
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     deps=[wave_results, "wave_facts"],
     kinds={"duckdb", "json"},
     group_name="report",
-    code_version=published.fingerprint(),
+    code_version=code_version("workflows/published.py", "data/published/*.json"),
 )
 def published_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     """Each figure Konstadakopulos (2008) prints beside the wave's own, within the printed precision or not."""

@@ -6,7 +6,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from workflows import outputs, provenance, results, sql, staging
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
 from workflows.rendering import render_html, render_pdf
@@ -16,11 +17,12 @@ RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     deps=["enterprise_characteristics", "constraint_mentions", "knowledge_sources",
           "pollution_seriousness", "regression_models"],
     kinds={"duckdb", "json"},
     group_name="report",
-    code_version="1",
+    code_version=code_version("workflows/results.py", "workflows/staging.py"),
 )
 def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     """Every figure of the wave in one document, the one `results.json` publishes."""
@@ -45,10 +47,12 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     deps=[wave_results, "firm_indices", "published_comparison"],
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
-    code_version="1",
+    code_version=code_version("reports/templates/**/*", "workflows/narrative.py", "workflows/rendering.py",
+                              "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql"),
 )
 def wave_report(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles

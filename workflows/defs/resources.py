@@ -1,11 +1,13 @@
 """The warehouse and the wave files, configured from the environment with embedded defaults."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from workflows import settings
+from workflows.locking import warehouse_lock
 
 settings.apply_defaults()
 
@@ -38,13 +40,31 @@ class WaveFiles(dg.ConfigurableResource):
         return published / "last-attempt"
 
 
-def warehouse_resource(database: str | dg.EnvVar) -> DuckDBResource:
-    return DuckDBResource(database=database, connection_config=OFFLINE_DUCKDB)
+class Warehouse(DuckDBResource):
+    """The DuckDB warehouse, held by one run at a time for the whole run.
+
+    DuckDB lets one process write a file; runs wait for each other here, up to a limit,
+    so that two runs never interleave their steps on the same wave.
+    """
+
+    lock_wait_seconds: float = 120.0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        with warehouse_lock(Path(self.database), self.lock_wait_seconds):
+            yield self
+
+
+def warehouse_resource(database: str | dg.EnvVar) -> Warehouse:
+    return Warehouse(database=database, connection_config=OFFLINE_DUCKDB,
+                     lock_wait_seconds=settings.lock_wait_seconds())
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    # In-process execution: every step of a run shares the one process that holds the warehouse.
     return dg.Definitions(
+        executor=dg.in_process_executor,
         resources={
             "warehouse": warehouse_resource(dg.EnvVar("CLEANTECH_WAREHOUSE")),
             "wave_files": WaveFiles(

@@ -12,7 +12,8 @@ from schemas.findings import ERROR
 from schemas.rules import RULE_GROUPS, RuleGroup
 from workflows import sql, staging
 from workflows.defs.ingest import raw_wave
-from workflows.defs.partitions import wave_partitions
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.versions import code_version
 
 SAMPLE_ROWS = 10
 
@@ -64,10 +65,11 @@ rule_checks = [rule_group_check(group) for group in RULE_GROUPS]
 
 @dg.asset(
     partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
     deps=[raw_wave],
     kinds={"duckdb"},
     group_name="intake",
-    code_version="1",
+    code_version=code_version("sql/stg_survey_responses.sql", "workflows/staging.py"),
 )
 def survey_responses(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     """The validated wave, typed and published: one row per firm, without personal columns."""

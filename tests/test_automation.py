@@ -1,0 +1,82 @@
+"""The sensor on the raw folder and the schedule for stale waves."""
+
+import os
+import shutil
+
+import dagster as dg
+import pytest
+
+from tests.conftest import write_wave
+from workflows.definitions import defs
+from workflows.defs.automation import raw_wave_files, stale_waves
+from workflows.defs.resources import WaveFiles, warehouse_resource
+from workflows.synthetic import generate_wave
+
+
+@pytest.fixture
+def setting(isolated_project):
+    wave_files = WaveFiles(raw_dir=str(isolated_project / "raw"), outputs_dir=str(isolated_project / "outputs"))
+    (isolated_project / "instance").mkdir()
+    with dg.instance_for_test(temp_dir=str(isolated_project / "instance")) as instance:
+        yield isolated_project / "raw", wave_files, instance
+
+
+def tick(instance, wave_files, cursor=None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"wave_files": wave_files})
+    return raw_wave_files(context)
+
+
+def test_the_sensor_runs_a_new_file_once_and_a_changed_file_again(setting):
+    raw, wave_files, instance = setting
+    path = write_wave(raw / "2011.csv", generate_wave({"van_phuc": 4}, seed=1))
+    (raw / "not a wave.csv").write_text("x")
+    (raw / "notes.txt").write_text("x")
+
+    first = tick(instance, wave_files)
+    assert [r.partition_key for r in first.run_requests] == ["2011"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2011"]
+    instance.add_dynamic_partitions("wave", ["2011"])
+
+    unchanged = tick(instance, wave_files, first.cursor)
+    assert unchanged.run_requests == [] and unchanged.dynamic_partitions_requests == []
+
+    os.utime(path, ns=(0, 10**18))  # touched, same bytes
+    touched = tick(instance, wave_files, unchanged.cursor)
+    assert touched.run_requests == []
+
+    write_wave(path, generate_wave({"van_phuc": 5}, seed=2))
+    changed = tick(instance, wave_files, touched.cursor)
+    assert [r.partition_key for r in changed.run_requests] == ["2011"]
+    assert changed.run_requests[0].run_key != first.run_requests[0].run_key
+    assert changed.dynamic_partitions_requests == []
+
+
+def test_the_schedule_reruns_only_stale_waves(setting):
+    raw, wave_files, instance = setting
+    source = write_wave(raw / "w.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3))
+    instance.add_dynamic_partitions("wave", ["w"])
+    definitions = defs()
+    resources = {"warehouse": warehouse_resource(os.environ["CLEANTECH_WAREHOUSE"]), "wave_files": wave_files}
+
+    def materialize():
+        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                              partition_key="w", resources=resources, raise_on_error=False)
+
+    def requests():
+        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files})
+        return [r.partition_key for r in stale_waves(context)]
+
+    assert requests() == ["w"]  # never reported
+    assert materialize().success
+    assert requests() == []
+
+    broken = generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3)
+    broken[0]["q1_noise"] = "0"
+    write_wave(source, broken)
+    assert requests() == ["w"]  # the raw file changed
+    assert not materialize().success
+    assert requests() == []  # this file failed validation: only a new file can help
+
+    shutil.copy(source, raw / "copy.csv")
+    write_wave(source, generate_wave({"bat_trang": 6, "dong_ky": 5, "van_phuc": 5}, seed=4))
+    assert requests() == ["w"]
