@@ -1,7 +1,10 @@
 """The sensor on the raw folder and the schedule for stale waves."""
 
+import json
 import os
 import shutil
+
+import duckdb
 
 import dagster as dg
 import pytest
@@ -63,7 +66,8 @@ def test_the_schedule_reruns_only_stale_waves(setting):
                               partition_key="w", resources=resources, raise_on_error=False)
 
     def requests():
-        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files})
+        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
+                                            repository_def=definitions.get_repository_def())
         return [r.partition_key for r in stale_waves(context)]
 
     assert requests() == ["w"]  # never reported
@@ -80,3 +84,47 @@ def test_the_schedule_reruns_only_stale_waves(setting):
     shutil.copy(source, raw / "copy.csv")
     write_wave(source, generate_wave({"bat_trang": 6, "dong_ky": 5, "van_phuc": 5}, seed=4))
     assert requests() == ["w"]
+
+
+def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_of_loading(setting):
+    raw, wave_files, instance = setting
+    early = generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=5)
+    late = [dict(row, interview_date=row["interview_date"].replace("2007", "2009")) for row in early[2:]]
+    late[0]["q6_equipment_installed"], late[0]["q9_introduced_by"] = "yes", "government"
+    late[0]["q7_capital_cost_mvnd"] = "3.5"
+    newcomer = dict(early[0], firm_id="BT-9999", interview_date="2009-09-10")
+    write_wave(raw / "late.csv", late + [newcomer], extra={"q23_energy_source": "gas"})
+    write_wave(raw / "early.csv", early)
+    instance.add_dynamic_partitions("wave", ["late", "early"])
+    definitions = defs()
+    resources = {"warehouse": warehouse_resource(os.environ["CLEANTECH_WAREHOUSE"]), "wave_files": wave_files}
+
+    def materialize(wave):
+        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                              partition_key=wave, resources=resources, raise_on_error=False)
+
+    def scheduled():
+        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
+                                            repository_def=definitions.get_repository_def())
+        return sorted(r.partition_key for r in stale_waves(context))
+
+    assert materialize("late").success  # loaded first: no earlier wave yet
+    assert materialize("early").success
+    assert scheduled() == ["late"]  # its predecessor is now "early"
+    assert materialize("late").success
+    assert scheduled() == []
+
+    with duckdb.connect(os.environ["CLEANTECH_WAREHOUSE"], read_only=True) as conn:
+        document = json.loads(conn.execute("select document from wave_comparisons where wave = 'late'").fetchall()[0][0])
+        earlier = json.loads(conn.execute("select document from wave_comparisons where wave = 'early'").fetchall()[0][0])
+    assert earlier["previous_wave"] is None
+    assert document["previous_wave"] == "early"
+    adopted_before = sum(r["q6_equipment_installed"] == "yes" for r in early[2:])
+    changed = 1 if early[2]["q6_equipment_installed"] == "no" else 0
+    assert document["panel"].get("left_the_panel") == 2 and document["panel"].get("new_entrant") == 1
+    assert document["panel"].get("adopted_since", 0) == changed
+    assert document["panel"].get("kept_adopting", 0) == adopted_before
+    total = next(r for r in document["by_cluster"] if r["cluster"] == "total")
+    assert (total["n"], total["n_previous"]) == (11, 12)
+    assert total["adoption_share"] == pytest.approx((adopted_before + changed + (newcomer["q6_equipment_installed"] == "yes")) / 11)
+    assert document["questionnaire"] == [{"column": "q23_energy_source", "change": "added", "kind": "outside the questionnaire"}]

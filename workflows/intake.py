@@ -237,7 +237,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> t
                 findings += validate_rows(rows) + quality_warnings(rows)
             elif not ragged:
                 findings.append(no_rows_finding())
-        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.extra_columns, findings)
+        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, findings)
         conn.commit()
     except BaseException:
         conn.rollback()

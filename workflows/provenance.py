@@ -11,17 +11,28 @@ REPORTED_PACKAGES = ("cleantech-survey", "dagster", "duckdb", "pandas", "pandera
 
 
 @cache
-def synthetic_files() -> dict[str, str]:
-    """sha256 -> file name of every shipped synthetic wave (written by its generator)."""
+def synthetic_files() -> dict[str, dict]:
+    """sha256 -> register entry of every shipped synthetic wave (written by its generator)."""
     if not SYNTHETIC_REGISTER.exists():
         return {}
     entries = json.loads(SYNTHETIC_REGISTER.read_text(encoding="utf-8"))
-    return {entry["sha256"]: entry["file"] for entry in entries}
+    return {entry["sha256"]: entry for entry in entries}
 
 
 def is_synthetic(raw_sha256: str) -> bool:
     """True for the bytes of a shipped synthetic wave, whatever the wave is called."""
     return raw_sha256 in synthetic_files()
+
+
+def synthetic_kind(raw_sha256: str) -> str | None:
+    """'reconstruction' (of the paper's 2007 wave), 'follow-up', or None for data that are not shipped."""
+    entry = synthetic_files().get(raw_sha256)
+    return entry["kind"] if entry else None
+
+
+def is_reconstruction(raw_sha256: str) -> bool:
+    """The shipped reconstruction of the paper's wave: the one to compare with the published figures."""
+    return synthetic_kind(raw_sha256) == "reconstruction"
 
 
 def package_versions() -> list[tuple[str, str]]:

@@ -562,6 +562,7 @@ def write_2007(seed: int = SEED) -> dict:
     entry = {
         "file": "2007.csv",
         "sha256": hashlib.sha256(content).hexdigest(),
+        "kind": "reconstruction",
         "generator": "python -m workflows.reconstruction",
         "seed": seed,
         "note": "Synthetic reconstruction consistent with the aggregates published by Konstadakopulos (2008); "

@@ -14,8 +14,8 @@ OTHER_ANSWERS_SHOWN = 12
 
 
 def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame,
-                   comparison: list[dict]) -> dict:
-    synthetic = provenance.is_synthetic(results["raw_sha256"])
+                   comparison: list[dict], changes: dict) -> dict:
+    synthetic = provenance.synthetic_kind(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
     return {
@@ -46,7 +46,8 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         },
         "versions": provenance.package_versions(),
         # The published figures are compared only for the shipped reconstruction, known by its bytes.
-        "comparison": comparison if synthetic else [],
+        "comparison": comparison if synthetic == "reconstruction" else [],
+        "changes": changes if changes.get("previous_wave") else None,
         "num": lambda value, digits=1: narrative.number(value, "en", digits),
         "pct": lambda share: narrative.percent(share, "en", 1),
         "coef": coefficient,

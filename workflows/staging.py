@@ -28,7 +28,8 @@ create table if not exists staging.wave_attempts (
     raw_sha256 varchar not null,
     source_name varchar not null,
     n_rows bigint not null,
-    extra_columns json not null
+    extra_columns json not null,
+    columns json
 );
 create table if not exists staging.validation_findings (
     wave varchar not null,
@@ -46,8 +47,11 @@ create table if not exists waves (
     raw_sha256 varchar not null,
     source_name varchar not null,
     n_firms bigint not null,
-    median_interview_date date
+    median_interview_date date,
+    columns json
 );
+alter table staging.wave_attempts add column if not exists columns json;
+alter table waves add column if not exists columns json;
 """
 
 FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
@@ -73,11 +77,15 @@ def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha25
 
 def record_attempt(
     conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, n_rows: int,
-    extra_columns: list[str], findings: list[Finding],
+    columns: list[str], extra_columns: list[str], findings: list[Finding],
 ) -> None:
     conn.execute(
-        "insert or replace into staging.wave_attempts values ($wave, $sha, $name, $rows, $extra)",
-        {"wave": wave, "sha": sha256, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns)},
+        """
+        insert or replace into staging.wave_attempts (wave, raw_sha256, source_name, n_rows, extra_columns, columns)
+        values ($wave, $sha, $name, $rows, $extra, $columns)
+        """,
+        {"wave": wave, "sha": sha256, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns),
+         "columns": json.dumps(columns)},
     )
     frame = pd.DataFrame(
         [{"severity": f.severity, **f.as_record()} for f in findings], columns=FINDING_COLUMNS
@@ -91,6 +99,20 @@ def record_attempt(
         {"wave": wave, "sha": sha256},
     )
     conn.unregister("new_findings")
+
+
+def predecessor(conn: duckdb.DuckDBPyConnection, wave: str) -> str | None:
+    """The published wave interviewed last before this one (by median interview date, ties by id)."""
+    rows = conn.execute(
+        """
+        select earlier.wave from waves as earlier, waves as this
+        where this.wave = $wave and earlier.median_interview_date < this.median_interview_date
+        order by earlier.median_interview_date desc, earlier.wave desc
+        limit 1
+        """,
+        {"wave": wave},
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def latest_attempt(conn: duckdb.DuckDBPyConnection, wave: str) -> dict | None:
@@ -113,8 +135,9 @@ def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source
     """Register the attempt as the wave's published version and drop the version it replaces."""
     conn.execute(
         """
-        insert or replace into waves
-        select $wave, $sha, $name, count(*), cast(median(interview_date) as date)
+        insert or replace into waves (wave, raw_sha256, source_name, n_firms, median_interview_date, columns)
+        select $wave, $sha, $name, count(*), cast(median(interview_date) as date),
+               (select columns from staging.wave_attempts where wave = $wave)
         from survey_responses where wave = $wave
         """,
         {"wave": wave, "sha": sha256, "name": source_name},

@@ -74,7 +74,24 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
         event = _latest(instance, key, wave)
         if event is None or event.asset_materialization.tags.get("dagster/code_version") != current:
             return f"the code of {key.to_user_string()} changed"
+    compared = _latest(instance, dg.AssetKey("wave_comparison"), wave)
+    predecessor = current_predecessor(instance, wave)
+    if compared and compared.asset_materialization.metadata["previous_wave"].value != (predecessor or "none"):
+        return f"its predecessor is now wave {predecessor}"
     return None
+
+
+def current_predecessor(instance: dg.DagsterInstance, wave: str) -> str | None:
+    """The published wave interviewed last before this one, from the published waves' median dates."""
+    medians = {}
+    for other in instance.get_dynamic_partitions(wave_partitions.name):
+        event = _latest(instance, dg.AssetKey("survey_responses"), other)
+        if event and "median_interview_date" in event.asset_materialization.metadata:
+            medians[other] = event.asset_materialization.metadata["median_interview_date"].value
+    if wave not in medians:
+        return None
+    earlier = [(date, other) for other, date in medians.items() if date < medians[wave]]
+    return max(earlier)[1] if earlier else None
 
 
 def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
@@ -86,9 +103,7 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
 @dg.schedule(job=wave_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Every night, re-runs each wave whose report is stale: new file, or changed code.")
 def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: WaveFiles):
-    from workflows.definitions import defs
-
-    graph = defs().resolve_asset_graph()
+    graph = context.repository_def.asset_graph
     files = wave_files_in(Path(wave_files.raw_dir))
     for wave in context.instance.get_dynamic_partitions(wave_partitions.name):
         if wave not in files:

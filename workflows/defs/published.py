@@ -38,7 +38,7 @@ def published_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBRes
     frame = pd.DataFrame(rows)
     required = frame[frame["required"]]
     return dg.MaterializeResult(metadata={
-        "shipped_reconstruction": provenance.is_synthetic(results["raw_sha256"]),
+        "shipped_reconstruction": provenance.is_reconstruction(results["raw_sha256"]),
         "figures": len(frame),
         "required_reproduced": f"{int(required['within'].sum())} of {len(required)}",
         "coefficients_within_25_percent": f"{int(frame[frame['label'].str.contains('coefficient')]['within'].sum())} "
@@ -56,7 +56,7 @@ def published_figures_reproduced(context: dg.AssetCheckExecutionContext, warehou
         stored = conn.execute("select rows from published_comparison where wave = $wave",
                               {"wave": context.partition_key}).fetchall()
         sha = conn.execute("select raw_sha256 from waves where wave = $wave", {"wave": context.partition_key}).fetchall()
-    if not provenance.is_synthetic(sha[0][0]):
+    if not provenance.is_reconstruction(sha[0][0]):
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no: not the shipped reconstruction"})
     rows = json.loads(stored[0][0])
     missed = [r for r in rows if r["required"] and not r["within"]]

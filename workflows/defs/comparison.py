@@ -1,0 +1,66 @@
+"""The wave beside the one interviewed before it: what changed, by cluster, firm and question."""
+
+import json
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from schemas import codebook
+from schemas.raw_wave import CONTRACT_COLUMNS
+from workflows import sql, staging
+from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.outputs import clean
+from workflows.versions import code_version
+
+COMPARISONS_DDL = "create table if not exists wave_comparisons (wave varchar primary key, document json)"
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
+    deps=["firm_indices"],
+    kinds={"duckdb", "sql"},
+    group_name="analysis",
+    code_version=code_version("workflows/defs/comparison.py", "sql/cmp_*.sql", "workflows/staging.py"),
+)
+def wave_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """The wave set beside its predecessor: indices by cluster, the panel of firms, questionnaire changes."""
+    wave = context.partition_key
+    with warehouse.get_connection() as conn:
+        previous = staging.predecessor(conn, wave)
+        document = {"wave": wave, "previous_wave": previous}
+        if previous:
+            params = {"wave": wave, "previous": previous}
+            by_cluster = sql.query(conn, "cmp_indices_by_cluster", params | {"clusters": list(codebook.CLUSTERS)},
+                                   context.log)
+            panel = sql.query(conn, "cmp_panel", params, context.log)
+            columns = dict(conn.execute("select wave, columns from waves where wave in ($wave, $previous)",
+                                        params).fetchall())
+            document |= {
+                "by_cluster": by_cluster.drop(columns=["wave", "previous_wave"]).to_dict("records"),
+                "panel": dict(zip(panel["category"], panel["firms"].astype(int))),
+                "questionnaire": questionnaire_changes(json.loads(columns[previous] or "[]"),
+                                                       json.loads(columns[wave] or "[]")),
+            }
+        document = clean(document)
+        conn.begin()
+        conn.execute(COMPARISONS_DDL)
+        conn.execute("insert or replace into wave_comparisons values ($wave, $document)",
+                     {"wave": wave, "document": json.dumps(document)})
+        conn.commit()
+    metadata = {"previous_wave": previous or "none"}
+    if previous:
+        metadata |= {"panel": dg.MetadataValue.json(document["panel"]),
+                     "questionnaire_changes": dg.MetadataValue.json(document["questionnaire"])}
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def questionnaire_changes(before: list[str], now: list[str]) -> list[dict]:
+    """Columns added or dropped between two waves' files, each said to be optional or outside the contract."""
+    def kind(column: str) -> str:
+        if column not in CONTRACT_COLUMNS:
+            return "outside the questionnaire"
+        return "optional" if column in codebook.OPTIONAL_COLUMNS else "required"
+
+    return ([{"column": c, "change": "added", "kind": kind(c)} for c in now if c not in before]
+            + [{"column": c, "change": "dropped", "kind": kind(c)} for c in before if c not in now])
