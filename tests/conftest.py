@@ -41,3 +41,4 @@ def write_wave(path: Path, rows: list[dict], columns=None, bom: bool = False, ex
     writer.writerows(rows)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
     return path
+

@@ -25,8 +25,8 @@ def setting(isolated_project):
 
 
 def tick(instance, wave_files, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"wave_files": wave_files})
-    return raw_wave_files(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"wave_files": wave_files}) as context:
+        return raw_wave_files(context)
 
 
 def test_the_sensor_runs_a_new_file_once_and_a_changed_file_again(setting):
@@ -66,9 +66,9 @@ def test_the_schedule_reruns_only_stale_waves(setting):
                               partition_key="w", resources=resources, raise_on_error=False)
 
     def requests():
-        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
-                                            repository_def=definitions.get_repository_def())
-        return [r.partition_key for r in stale_waves(context)]
+        with dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
+                                       repository_def=definitions.get_repository_def()) as context:
+            return [r.partition_key for r in stale_waves(context)]
 
     assert requests() == ["w"]  # never reported
     assert materialize().success
@@ -104,9 +104,9 @@ def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_
                               partition_key=wave, resources=resources, raise_on_error=False)
 
     def scheduled():
-        context = dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
-                                            repository_def=definitions.get_repository_def())
-        return sorted(r.partition_key for r in stale_waves(context))
+        with dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
+                                       repository_def=definitions.get_repository_def()) as context:
+            return sorted(r.partition_key for r in stale_waves(context))
 
     assert materialize("late").success  # loaded first: no earlier wave yet
     assert materialize("early").success

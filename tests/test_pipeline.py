@@ -42,7 +42,7 @@ def test_a_valid_wave_materialises_every_asset_and_publishes_the_contract_files(
     assert materialized == {
         "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
         "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
-        "wave_facts", "published_comparison",
+        "wave_facts", "published_comparison", "wave_comparison",
     }
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert set(digests(root / "outputs" / "w1")) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}

@@ -31,3 +31,15 @@ def warehouse_lock(database: Path, wait_seconds: float, poll_seconds: float = 0.
         yield
     finally:
         os.close(handle)
+
+
+@contextmanager
+def first_use(folder: Path):
+    """Serialise the first use of a folder's storage across processes (Dagster's SQLite schema)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder / ".first-use.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)

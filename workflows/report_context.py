@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from schemas import codebook
-from workflows import narrative, provenance, statistics
+from workflows import figures, narrative, provenance, statistics
 
 TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "cluster_code", "loan", "cp", "emp")
 OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
@@ -14,7 +14,7 @@ OTHER_ANSWERS_SHOWN = 12
 
 
 def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame,
-                   comparison: list[dict], changes: dict) -> dict:
+                   comparison: list[dict], changes: dict, facts: dict[str, float]) -> dict:
     synthetic = provenance.synthetic_kind(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
@@ -40,6 +40,10 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
             for s in statistics.REPLICATION
         ],
         "model_terms": TABLE5_TERMS,
+        "chart": figures.seriousness_chart(results["seriousness"], en),
+        "map": figures.network_map(
+            results["knowledge_sources"],
+            {location: facts.get(f"q21_{location}", 0) for location in figures.LOCATION_RINGS}, en),
         "other_answers": {
             question: group.head(OTHER_ANSWERS_SHOWN).to_dict("records")
             for question, group in other_answers.groupby("question")
@@ -59,6 +63,8 @@ def coefficient(value: float) -> str:
     """A coefficient as the paper prints it: six significant digits, no exponent."""
     if abs(value) >= 1e5:
         return f"{value:.0f}"
+    if value and abs(value) < 1e-4:
+        return f"{value:.3g}"
     return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from workflows import settings
+from workflows.locking import first_use
 
 INTAKE_ASSETS = ("raw_wave",)
 
@@ -39,7 +40,10 @@ class Outcome:
 def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
     """Validate, load, derive, fit and render one wave; the caller holds the warehouse lock."""
     settings.apply_defaults()
-    instance = dg.DagsterInstance.get()
+    # Two runs starting at once on a new Dagster home would both create its SQLite schema.
+    with first_use(Path(settings.get("DAGSTER_HOME"))):
+        instance = dg.DagsterInstance.get()
+        instance.get_runs_count()
     return _materialize(instance, source, wave, out_dir, all_errors, quiet,
                         settings.get("CLEANTECH_WAREHOUSE"), intake_only=False)
 

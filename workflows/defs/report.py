@@ -48,10 +48,10 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
 @dg.asset(
     partitions_def=wave_partitions,
     pool=WAREHOUSE_POOL,
-    deps=[wave_results, "firm_indices", "published_comparison", "wave_comparison"],
+    deps=[wave_results, "firm_indices", "wave_facts", "published_comparison", "wave_comparison"],
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
-    code_version=code_version("reports/templates/**/*", "workflows/narrative.py", "workflows/rendering.py",
+    code_version=code_version("reports/templates/**/*", "workflows/narrative.py", "workflows/rendering.py", "workflows/figures.py",
                               "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql"),
 )
 def wave_report(
@@ -68,11 +68,12 @@ def wave_report(
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
         comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
         changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
+        facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
     # The report's date is the wave's median interview day: the same inputs give the same bytes.
     interviewed = register["median_interview_date"]
     html = render_html("report.html.j2", **report_context(
         document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
-        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}))
+        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts))
     pdf = render_pdf(html, source_date_epoch=int(interviewed.timestamp()))
     target = wave_files.published_dir(wave)
     outputs.write_firm_indices(target / "firm_indices.csv", firms)
