@@ -34,7 +34,9 @@ def percent(share: float | None, language: str, digits: int = 0) -> str:
     """A share (0.33) as a percentage in the language's style: 33% or 33 %."""
     if share is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    # German sets the sign apart, with a space that never breaks the line: 39,4 %.
+    sign = "\u00a0%" if language == "de" else "%"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + sign
     return format_percent(share, format=pattern, locale=LOCALES[language])
 
 

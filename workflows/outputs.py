@@ -69,15 +69,27 @@ def write_validation(folder: Path, wave: str, source_name: str, sha256: str, fin
     return target
 
 
+def write_text(path: Path, content: str | bytes) -> None:
+    _write_atomically(path, content)
+
+
+def json_text(document: dict) -> str:
+    return json.dumps(clean(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, document: dict) -> None:
-    _write_atomically(path, json.dumps(clean(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    _write_atomically(path, json_text(document))
 
 
-def write_firm_indices(path: Path, indices: pd.DataFrame) -> None:
-    write_csv(path, indices[FIRM_INDICES_COLUMNS].sort_values("firm_id"), id_columns=("firm_id",))
+def firm_indices_csv(indices: pd.DataFrame) -> str:
+    return csv_text(indices[FIRM_INDICES_COLUMNS].sort_values("firm_id"), id_columns=("firm_id",))
 
 
 def write_csv(path: Path, frame: pd.DataFrame, id_columns: tuple[str, ...] = ()) -> None:
+    _write_atomically(path, csv_text(frame, id_columns))
+
+
+def csv_text(frame: pd.DataFrame, id_columns: tuple[str, ...] = ()) -> str:
     """A CSV file whose free-text cells cannot run as spreadsheet formulas.
 
     Text that begins with =, +, -, @, a tab or a carriage return gets a leading apostrophe,
@@ -91,9 +103,8 @@ def write_csv(path: Path, frame: pd.DataFrame, id_columns: tuple[str, ...] = ())
         # pandas leaves a lone carriage return unquoted when lines end in \n; quote by hand.
         lines = [",".join(_quoted(c) for c in safe.columns)]
         lines += [",".join(_quoted(v) for v in row) for row in safe.itertuples(index=False)]
-        _write_atomically(path, "\n".join(lines) + "\n")
-    else:
-        _write_atomically(path, safe.to_csv(index=False, lineterminator="\n"))
+        return "\n".join(lines) + "\n"
+    return safe.to_csv(index=False, lineterminator="\n")
 
 
 def _quoted(value) -> str:

@@ -5,13 +5,16 @@ autoescape would miss), and the PDF renderer may read only the template folder's
 files: a data value that names a local file or a server is never fetched.
 """
 
+import io
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import jinja2
-from weasyprint import HTML
+import pydyf
+from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
 from workflows.paths import TEMPLATES_DIR
@@ -44,17 +47,48 @@ def environment() -> jinja2.Environment:
     )
 
 
+# The report's one passage in another language (the German abstract) is its only <article>.
+SECOND_LANGUAGE = "de"
+
+
+def mark_articles_as(language: str):
+    """A WeasyPrint finisher giving every tagged article (/Art) the language's /Lang entry.
+
+    WeasyPrint tags the document's language on the catalog only; screen readers and PDF/A
+    validators read a passage's own language from its structure element.
+    """
+
+    def finish(_document, pdf) -> None:
+        for obj in pdf.objects:
+            if isinstance(obj, dict) and obj.get("Type") == "/StructElem" and obj.get("S") == "/Art":
+                obj["Lang"] = pydyf.String(language)
+
+    return finish
+
+
 def render_html(template: str, **context) -> str:
     return environment().get_template(template).render(**context)
 
 
-def render_pdf(html: str, source_date_epoch: int) -> bytes:
-    """The PDF bytes; the same HTML and date give the same bytes."""
+def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[bytes, str]] | None = None) -> bytes:
+    """A tagged PDF/A-3b carrying the given files; the same HTML, date and files give the same bytes.
+
+    `attachments` maps a file name to its bytes and description; each is attached as the
+    report's data (AFRelationship /Data), dated like the report.
+    """
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
+    when = datetime.fromtimestamp(source_date_epoch, tz=timezone.utc)
     try:
-        document = HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=TemplateFolderFetcher())
-        return document.write_pdf()
+        fetcher = TemplateFolderFetcher()
+        document = HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
+        files = [
+            Attachment(file_obj=io.BytesIO(content), name=name, description=description, relationship="Data",
+                       created=when, modified=when, url_fetcher=fetcher)
+            for name, (content, description) in (attachments or {}).items()
+        ]
+        return document.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files,
+                                  finisher=mark_articles_as(SECOND_LANGUAGE))
     finally:
         if previous is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

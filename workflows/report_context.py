@@ -5,6 +5,7 @@ import pandas as pd
 
 from schemas import codebook
 from workflows import figures, narrative, provenance, statistics
+from workflows.versions import code_version
 
 TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "cluster_code", "loan", "cp", "emp")
 OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
@@ -49,6 +50,7 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
             for question, group in other_answers.groupby("question")
         },
         "versions": provenance.package_versions(),
+        "code_version": code_version("workflows/**/*.py", "schemas/*.py", "sql/*.sql", "reports/templates/**/*"),
         # The published figures are compared only for the shipped reconstruction, known by its bytes.
         "comparison": comparison if synthetic == "reconstruction" else [],
         "changes": changes if changes.get("previous_wave") else None,

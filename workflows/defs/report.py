@@ -12,6 +12,13 @@ from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
 from workflows.rendering import render_html, render_pdf
 
+# Above this many firms the report names firm_indices.csv by its sha256 instead of carrying it.
+ATTACH_FIRM_INDICES_UP_TO = 100_000
+ATTACHMENT_DESCRIPTIONS = {
+    "firm_indices.csv": "One row per firm: the paper's variables and indices (shared/spec/outputs.md).",
+    "results.json": "Every figure of the report, unrounded.",
+    "validation.json": "The findings of the wave's validation: errors (none) and warnings.",
+}
 RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key, document json)"
 
 
@@ -71,15 +78,24 @@ def wave_report(
         facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
     # The report's date is the wave's median interview day: the same inputs give the same bytes.
     interviewed = register["median_interview_date"]
+    files = {
+        "firm_indices.csv": outputs.firm_indices_csv(firms),
+        "results.json": outputs.json_text(document),
+        "validation.json": outputs.json_text(outputs.validation_document(wave, findings, wave_files.all_errors)),
+    }
+    attached = {name: (text.encode("utf-8"), ATTACHMENT_DESCRIPTIONS[name]) for name, text in files.items()
+                if not (name == "firm_indices.csv" and len(firms) > ATTACH_FIRM_INDICES_UP_TO)}
+    file_hashes = {name: outputs.sha256_of(text.encode("utf-8")) for name, text in files.items()}
     html = render_html("report.html.j2", **report_context(
         document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
-        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts))
-    pdf = render_pdf(html, source_date_epoch=int(interviewed.timestamp()))
+        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
+        | {"attached": sorted(attached), "file_hashes": file_hashes})
+    pdf = render_pdf(html, int(interviewed.timestamp()), attached)
     target = wave_files.published_dir(wave)
-    outputs.write_firm_indices(target / "firm_indices.csv", firms)
-    outputs.write_json(target / "results.json", document)
-    outputs.write_validation(target, wave, register["source_name"], register["raw_sha256"], findings,
-                             wave_files.all_errors)
+    for name, text in files.items():
+        outputs.write_text(target / name, text)
+    outputs.write_text(target / "validation.html", outputs.validation_html(
+        wave, register["source_name"], register["raw_sha256"], findings))
     outputs.write_bytes(target / "report.pdf", pdf)
     context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
     return dg.MaterializeResult(
