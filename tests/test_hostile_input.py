@@ -70,7 +70,10 @@ def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_d
     assert f'<img src="{server}/img.png">' in text
     assert "{{ 7 * 7 }} {% raw %} ${7*7}" in text
     assert "root:x:0:0" not in text and "LEAKED-FROM-SERVER" not in text
-    assert not pdf.attachments
+    # Only the report's own data files are attached, byte for byte as published beside it.
+    assert set(pdf.attachments) == {"firm_indices.csv", "results.json", "validation.json"}
+    for name, contents in pdf.attachments.items():
+        assert contents == [(out / name).read_bytes()]
 
     leaks = [path for path in out.rglob("*") if path.is_file() and b"MARKER" in path.read_bytes()]
     assert leaks == []
