@@ -4,11 +4,30 @@ import numpy as np
 import pandas as pd
 
 from schemas import codebook
-from workflows import figures, narrative, provenance, statistics
+from workflows import figures, narrative, provenance
 from workflows.versions import code_version
 
-TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "cluster_code", "loan", "cp", "emp")
+TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "expt_bn_vnd", "cluster_code", "dong_ky", "van_phuc",
+                "loan", "cp", "emp")
 OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
+
+
+def model_columns(results: dict) -> list[dict]:
+    """Table 5's columns: the paper's two models, each followed by the answers to a referee."""
+    models, robust = results["models"], results.get("robustness", {})
+    columns = []
+    for key, label, robust_key in (("envtech_logit", "ENVTECH", "envtech_logit_robust"),
+                                   ("envexp_ols", "ENVEXP", "envexp_ols_robust")):
+        family = "logit" if "logit" in key else "ols"
+        for fit, kind in ((models[key], "as in the paper"), (robust.get(robust_key), "dummies, HC3")):
+            if fit is None:
+                continue
+            columns.append({"label": label, "kind": kind, "family": family, "fit": fit})
+            firth = (fit.get("diagnostics") or {}).get("firth")
+            if firth:
+                columns.append({"label": label, "kind": f"{kind}, Firth", "family": "firth",
+                                "fit": firth | {"n": fit["n"]}})
+    return columns
 
 
 OTHER_ANSWERS_SHOWN = 12
@@ -36,11 +55,8 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "constraints_ranked": sorted(
             results["constraints"].items(),
             key=lambda item: (-item[1]["mentions"], codebook.Q10_CONSTRAINTS.index(item[0]))),
-        "model_specs": [
-            {"key": s.key, "family": s.family, "outcome_label": OUTCOME_LABELS[s.key]}
-            for s in statistics.REPLICATION
-        ],
-        "model_terms": TABLE5_TERMS,
+        "model_columns": model_columns(results),
+        "model_terms": [t for t in TABLE5_TERMS if any(t in c["fit"]["params"] for c in model_columns(results))],
         "chart": figures.seriousness_chart(results["seriousness"], en),
         "map": figures.network_map(
             results["knowledge_sources"],
@@ -58,6 +74,7 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "pct": lambda share: narrative.percent(share, "en", 1),
         "coef": coefficient,
         "stars": stars,
+        "pvalue": lambda p: "< 0.001" if p is not None and p < 0.001 else f"= {p:.3f}" if p is not None else "–",
     }
 
 

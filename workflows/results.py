@@ -4,10 +4,11 @@ import json
 
 import duckdb
 
-from schemas import codebook
 from workflows import staging
+from workflows.statistics import REPLICATION
 from workflows.outputs import clean
 
+REPLICATION_KEYS = {spec.key for spec in REPLICATION}
 CHARACTERISTIC_KEYS = (
     "n", "mean_years", "mean_employees", "mean_turnover_kvnd", "mean_export_share_pct", "exporters",
     "mean_export_share_exporters_pct", "adopters", "expenditure_pct_of_turnover",
@@ -41,7 +42,9 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
             row["cluster"]: {k: row[k] for k in ("noise", "air", "water", "resources")}
             for row in seriousness.to_dict("records")
         },
-        "models": {model: json.loads(document) for model, document in sorted(fits)},
+        "models": {model: json.loads(document) for model, document in sorted(fits) if model in REPLICATION_KEYS},
+        "robustness": {model: json.loads(document) for model, document in sorted(fits)
+                       if model not in REPLICATION_KEYS},
         "validation": {
             severity + "s": [
                 {k: v for k, v in item.items() if k != "severity"}
@@ -50,7 +53,3 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
             for severity in ("error", "warning")
         },
     })
-
-
-def clusters_with_total() -> tuple[str, ...]:
-    return (*codebook.CLUSTERS, "total")

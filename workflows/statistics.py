@@ -2,8 +2,11 @@
 
 The "replication" specifications are the paper's Table 5 exactly as the input contract
 defines them: plain maximum likelihood (logit) and least squares (OLS) with the classical
-covariance. A model that cannot be fitted on a wave is reported as not converged, with
-null estimates, never as a crash.
+covariance. The "robustness" specifications answer a referee beside them: the clusters as
+dummies instead of one ordinal code, exports in billions of VND, HC3 standard errors.
+Every logit also gets a separation check and, when separation is found or events are few,
+Firth's penalised fit. A model that cannot be fitted on a wave is reported as not
+converged, with null estimates, never as a crash.
 """
 
 import warnings
@@ -13,6 +16,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from workflows import diagnostics
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -21,10 +26,19 @@ class ModelSpec:
     outcome: str
     predictors: tuple[str, ...]
     title: str
+    covariance: str = "nonrobust"  # or "HC3"
 
     @property
     def terms(self) -> tuple[str, ...]:
         return ("const", *self.predictors)
+
+
+# Predictors computed from the firm indices, by name.
+DERIVED = {
+    "expt_bn_vnd": lambda firms: firms["expt_vnd"] / 1e9,
+    "dong_ky": lambda firms: (firms["cluster"] == "dong_ky").astype(float),
+    "van_phuc": lambda firms: (firms["cluster"] == "van_phuc").astype(float),
+}
 
 
 REPLICATION = (
@@ -33,42 +47,83 @@ REPLICATION = (
     ModelSpec("envexp_ols", "ols", "envexp_vnd", ("empl", "expt_vnd", "cluster_code", "loan", "cp"),
               "Pollution-control expenditure (ENVEXP, VND), OLS"),
 )
+ROBUSTNESS = (
+    ModelSpec("envtech_logit_robust", "logit", "envtech",
+              ("empl", "years", "expt_bn_vnd", "dong_ky", "van_phuc", "emp"),
+              "ENVTECH, logit with cluster dummies, exports in bn VND, HC3 errors", "HC3"),
+    ModelSpec("envexp_ols_robust", "ols", "envexp_vnd", ("empl", "expt_bn_vnd", "dong_ky", "van_phuc", "loan", "cp"),
+              "ENVEXP, OLS with cluster dummies, exports in bn VND, HC3 errors", "HC3"),
+)
+
+
+def design(spec: ModelSpec, firms: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    columns = {name: DERIVED[name](firms) if name in DERIVED else firms[name] for name in spec.predictors}
+    X = sm.add_constant(pd.DataFrame(columns).astype(float), has_constant="add")
+    return firms[spec.outcome].astype(float), X
 
 
 def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
-    """The fitted model as the contract's `results.json` describes it (NaN where undefined)."""
-    y = firms[spec.outcome].astype(float)
-    X = sm.add_constant(firms[list(spec.predictors)].astype(float), has_constant="add")
+    """The fitted model as the contract's `results.json` describes it (NaN where undefined), with diagnostics."""
+    y, X = design(spec, firms)
     problem = _degenerate(spec, y, X)
     if problem:
         return _not_fitted(spec, len(firms), problem)
+    separated = diagnostics.separation(X.to_numpy(), y.to_numpy()) if spec.family == "logit" else "none"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if spec.family == "logit":
                 result = sm.Logit(y, X).fit(disp=0, maxiter=200)
-                converged = bool(result.mle_retvals.get("converged", False))
+                converged = bool(result.mle_retvals.get("converged", False)) and separated == "none"
+                extra = {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
+                checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
+                if spec.covariance != "nonrobust":
+                    result = sm.GLM(y, X, family=sm.families.Binomial()).fit(cov_type=spec.covariance)
             else:
-                result = sm.OLS(y, X).fit()
+                result = sm.OLS(y, X).fit(cov_type=spec.covariance)
                 converged = True
+                extra = {"rsquared": float(result.rsquared), "rsquared_adj": float(result.rsquared_adj)}
+                checks = diagnostics.ols_diagnostics(result, X)
         except (np.linalg.LinAlgError, ValueError) as error:
             return _not_fitted(spec, len(firms), f"the fit failed: {error}")
     notes = sorted({str(w.message).splitlines()[0] for w in caught})
+    if separated != "none":
+        notes.insert(0, f"Not estimated by maximum likelihood: {separated} separation, so the estimates "
+                        "would run to infinity; the Firth penalised fit is reported instead.")
+        return _not_fitted(spec, len(firms), None, notes) | {"diagnostics": _logit_checks(spec, y, X, separated)}
     document = {
         "n": int(result.nobs),
         "converged": converged,
+        "covariance": spec.covariance,
         "llf": float(result.llf),
         "params": _series(result.params, spec),
         "bse": _series(result.bse, spec),
         "tvalues": _series(result.tvalues, spec),
         "pvalues": _series(result.pvalues, spec),
         "notes": notes,
-    }
-    if spec.family == "ols":
-        document |= {"rsquared": float(result.rsquared), "rsquared_adj": float(result.rsquared_adj)}
+    } | extra
+    if spec.family == "logit":
+        document["diagnostics"] = checks | _logit_checks(spec, y, X, separated)
+        if document["diagnostics"]["firth"] is None:
+            document["diagnostics"].pop("firth")
     else:
-        document |= {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
+        document["diagnostics"] = checks
     return document
+
+
+def _logit_checks(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, separated: str) -> dict:
+    """Separation, events per variable and, when either is a worry, Firth's penalised fit."""
+    epv = diagnostics.events_per_variable(y.to_numpy(), len(spec.predictors))
+    checks = {"separation": separated, "events_per_variable": epv, "firth": None}
+    if separated != "none" or epv < diagnostics.MIN_EVENTS_PER_VARIABLE:
+        firth = diagnostics.firth_logit(X.to_numpy(), y.to_numpy())
+        checks["firth"] = {
+            "converged": firth["converged"], "llf": firth["llf"], "penalised_llf": firth["penalised_llf"],
+            **{key: dict(zip(spec.terms, map(float, firth[source])))
+               for key, source in (("params", "params"), ("bse", "bse"), ("tvalues", "zvalues"),
+                                   ("pvalues", "pvalues"))},
+        }
+    return checks
 
 
 def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> str | None:
@@ -82,10 +137,11 @@ def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> str | None:
     return None
 
 
-def _not_fitted(spec: ModelSpec, n: int, reason: str) -> dict:
+def _not_fitted(spec: ModelSpec, n: int, reason: str | None, notes: list[str] | None = None) -> dict:
     empty = {term: None for term in spec.terms}
-    document = {"n": n, "converged": False, "llf": None, "params": empty, "bse": empty,
-                "tvalues": empty, "pvalues": empty, "notes": [f"Not estimated: {reason}."]}
+    document = {"n": n, "converged": False, "covariance": spec.covariance, "llf": None, "params": empty,
+                "bse": empty, "tvalues": empty, "pvalues": empty,
+                "notes": notes if notes is not None else [f"Not estimated: {reason}."]}
     if spec.family == "ols":
         document |= {"rsquared": None, "rsquared_adj": None}
     return document

@@ -21,11 +21,11 @@ MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model var
     code_version=code_version("workflows/statistics.py"),
 )
 def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
-    """The paper's logit for adoption and OLS for expenditure, fitted on the wave's firms."""
+    """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""
     wave = context.partition_key
     with warehouse.get_connection() as conn:
         firms = conn.execute("select * from firm_indices where wave = $wave order by firm_id", {"wave": wave}).df()
-        fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION}
+        fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION + statistics.ROBUSTNESS}
         conn.begin()
         conn.execute(MODEL_FITS_DDL)
         conn.execute("delete from model_fits where wave = $wave", {"wave": wave})
@@ -33,10 +33,24 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResour
             conn.execute("insert into model_fits values ($wave, $model, $document)",
                          {"wave": wave, "model": key, "document": json.dumps(outputs.clean(document))})
         conn.commit()
-    summary_keys = ("n", "converged", "llf", "prsquared", "rsquared", "rsquared_adj")
-    return dg.MaterializeResult(
-        metadata={
-            key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))
-            for key, fit in fits.items()
-        }
-    )
+    summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
+    metadata = {
+        key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))
+        for key, fit in fits.items()
+    }
+    metadata["coefficients"] = dg.MetadataValue.md(_coefficient_table(fits))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _coefficient_table(fits: dict) -> str:
+    """Coefficients (t or z) of every model as a markdown table, for the asset's page in the UI."""
+    terms = list(dict.fromkeys(term for fit in fits.values() for term in fit["params"]))
+    header = "| term | " + " | ".join(fits) + " |\n|---|" + "---|" * len(fits) + "\n"
+    rows = []
+    for term in terms:
+        cells = []
+        for fit in fits.values():
+            coef, t = fit["params"].get(term), fit["tvalues"].get(term)
+            cells.append("" if coef is None else f"{coef:.4g} ({t:.2f})")
+        rows.append(f"| {term} | " + " | ".join(cells) + " |")
+    return header + "\n".join(rows)

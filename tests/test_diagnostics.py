@@ -1,0 +1,87 @@
+"""Referee's checks of the models: separation, Firth's fit against its known closed forms, and
+a wave whose clusters separate adopters completely."""
+
+import json
+import math
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import write_wave
+from workflows.definitions import defs
+from workflows.defs.resources import WaveFiles, warehouse_resource
+from workflows.diagnostics import firth_logit, separation
+from workflows.statistics import REPLICATION, ROBUSTNESS, fit
+from workflows.synthetic import generate_wave
+
+
+def two_by_two(a: int, b: int, c: int, d: int):
+    """a, b firms with x = 1 (y = 1, y = 0); c, d firms with x = 0."""
+    x = np.r_[np.ones(a + b), np.zeros(c + d)]
+    y = np.r_[np.ones(a), np.zeros(b), np.ones(c), np.zeros(d)]
+    return np.c_[np.ones_like(x), x], y
+
+
+@pytest.mark.parametrize("cells", [(7, 3, 2, 8), (5, 0, 3, 6), (12, 1, 0, 9)])
+def test_firth_on_a_two_by_two_table_adds_a_half_to_every_cell(cells):
+    # Firth (1993) and Heinze and Schemper (2002): for one binary covariate the penalised
+    # estimates are the log odds of the table with 0.5 added to each cell, separated or not.
+    a, b, c, d = cells
+    result = firth_logit(*two_by_two(a, b, c, d))
+    intercept = math.log((c + 0.5) / (d + 0.5))
+    assert result["converged"]
+    assert result["params"][0] == pytest.approx(intercept, abs=1e-8)
+    assert result["params"][1] == pytest.approx(math.log((a + 0.5) / (b + 0.5)) - intercept, abs=1e-8)
+
+
+def test_firth_on_an_intercept_alone_is_the_log_odds_plus_a_half():
+    y = np.r_[np.ones(3), np.zeros(17)]
+    result = firth_logit(np.ones((20, 1)), y)
+    assert result["params"][0] == pytest.approx(math.log(3.5 / 17.5), abs=1e-9)
+
+
+def test_separation_is_told_apart_from_overlap():
+    X, y = two_by_two(5, 0, 3, 6)
+    assert separation(X, y) == "quasi-complete"
+    x = np.arange(10.0)
+    assert separation(np.c_[np.ones(10), x], (x > 4.5).astype(float)) == "complete"
+    assert separation(*two_by_two(7, 3, 2, 8)) == "none"
+
+
+def test_a_wave_where_every_bat_trang_firm_adopts_completes_and_says_what_it_did(isolated_project):
+    rows = generate_wave({"bat_trang": 12, "dong_ky": 14, "van_phuc": 14}, seed=17)
+    for row in rows:
+        adopts = row["cluster"] == "bat_trang" or (row["cluster"] == "dong_ky" and row["firm_id"] < "DK-0005")
+        row["q6_equipment_installed"] = "yes" if adopts else "no"
+        row["q9_introduced_by"] = "own_initiative" if adopts else ""
+    write_wave(isolated_project / "raw" / "sep.csv", rows)
+    firms = pd.DataFrame(rows)
+    definitions = defs()
+    resources = {"warehouse": warehouse_resource(str(isolated_project / "warehouse" / "survey.duckdb")),
+                 "wave_files": WaveFiles(raw_dir=str(isolated_project / "raw"),
+                                         outputs_dir=str(isolated_project / "outputs"))}
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("wave", ["sep"])
+        result = dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                                partition_key="sep", resources=resources, raise_on_error=False)
+    assert result.success
+    results = json.loads((isolated_project / "outputs" / "sep" / "results.json").read_text())
+    robust = results["robustness"]["envtech_logit_robust"]
+    assert robust["converged"] is False and robust["params"]["dong_ky"] is None
+    assert robust["diagnostics"]["separation"] in ("complete", "quasi-complete")
+    firth = robust["diagnostics"]["firth"]
+    assert firth["converged"] and all(abs(v) < 50 for v in firth["params"].values())
+    assert "separation" in robust["notes"][0] and "Firth" in robust["notes"][0]
+    assert len(firms) == results["n_firms"]
+    from pypdf import PdfReader
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(isolated_project / "outputs" / "sep" / "report.pdf").pages).split())
+    assert "Firth" in text and "separation" in text and "estimates do not exist" in text
+
+
+def test_the_paper_models_and_the_robustness_models_are_declared_as_data():
+    assert [s.key for s in REPLICATION] == ["envtech_logit", "envexp_ols"]
+    assert all(s.covariance == "nonrobust" for s in REPLICATION)
+    assert all(s.covariance == "HC3" for s in ROBUSTNESS)
+    assert {"dong_ky", "van_phuc", "expt_bn_vnd"} <= set(ROBUSTNESS[0].predictors)
