@@ -42,3 +42,24 @@ def write_wave(path: Path, rows: list[dict], columns=None, bom: bool = False, ex
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
     return path
 
+
+
+def project_resources(root: Path) -> dict:
+    """The real resources, on the test's own warehouse and folders."""
+    from workflows.defs.resources import WaveFiles, warehouse_resource
+
+    return {"warehouse": warehouse_resource(str(root / "warehouse" / "survey.duckdb")),
+            "wave_files": WaveFiles(raw_dir=str(root / "raw"), outputs_dir=str(root / "outputs"))}
+
+
+def materialize_wave(instance, root: Path, wave: str):
+    """Every asset and check of one wave, in process, as the command line runs them."""
+    import dagster as dg
+
+    from workflows.definitions import defs
+
+    if wave not in instance.get_dynamic_partitions("wave"):
+        instance.add_dynamic_partitions("wave", [wave])
+    definitions = defs()
+    return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance, partition_key=wave,
+                          resources=project_resources(root), raise_on_error=False)

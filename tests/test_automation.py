@@ -9,10 +9,10 @@ import duckdb
 import dagster as dg
 import pytest
 
-from tests.conftest import write_wave
+from tests.conftest import materialize_wave, write_wave
 from workflows.definitions import defs
 from workflows.defs.automation import raw_wave_files, stale_waves
-from workflows.defs.resources import WaveFiles, warehouse_resource
+from workflows.defs.resources import WaveFiles
 from workflows.synthetic import generate_wave
 
 
@@ -59,11 +59,9 @@ def test_the_schedule_reruns_only_stale_waves(setting):
     source = write_wave(raw / "w.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3))
     instance.add_dynamic_partitions("wave", ["w"])
     definitions = defs()
-    resources = {"warehouse": warehouse_resource(os.environ["CLEANTECH_WAREHOUSE"]), "wave_files": wave_files}
 
     def materialize():
-        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
-                              partition_key="w", resources=resources, raise_on_error=False)
+        return materialize_wave(instance, raw.parent, "w")
 
     def requests():
         with dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
@@ -97,11 +95,9 @@ def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_
     write_wave(raw / "early.csv", early)
     instance.add_dynamic_partitions("wave", ["late", "early"])
     definitions = defs()
-    resources = {"warehouse": warehouse_resource(os.environ["CLEANTECH_WAREHOUSE"]), "wave_files": wave_files}
 
     def materialize(wave):
-        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
-                              partition_key=wave, resources=resources, raise_on_error=False)
+        return materialize_wave(instance, raw.parent, wave)
 
     def scheduled():
         with dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},

@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import write_wave
-from workflows.definitions import defs
-from workflows.defs.resources import WaveFiles, warehouse_resource
+from tests.conftest import materialize_wave, write_wave
 from workflows.diagnostics import firth_logit, separation
-from workflows.statistics import REPLICATION, ROBUSTNESS, fit
+from workflows.statistics import REPLICATION, ROBUSTNESS
 from workflows.synthetic import generate_wave
 
 
@@ -58,15 +56,8 @@ def test_a_wave_where_every_bat_trang_firm_adopts_completes_and_says_what_it_did
         row["q9_introduced_by"] = "own_initiative" if adopts else ""
     write_wave(isolated_project / "raw" / "sep.csv", rows)
     firms = pd.DataFrame(rows)
-    definitions = defs()
-    resources = {"warehouse": warehouse_resource(str(isolated_project / "warehouse" / "survey.duckdb")),
-                 "wave_files": WaveFiles(raw_dir=str(isolated_project / "raw"),
-                                         outputs_dir=str(isolated_project / "outputs"))}
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("wave", ["sep"])
-        result = dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
-                                partition_key="sep", resources=resources, raise_on_error=False)
-    assert result.success
+        assert materialize_wave(instance, isolated_project, "sep").success
     results = json.loads((isolated_project / "outputs" / "sep" / "results.json").read_text())
     robust = results["robustness"]["envtech_logit_robust"]
     assert robust["converged"] is False and robust["params"]["dong_ky"] is None

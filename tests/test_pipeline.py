@@ -6,27 +6,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import write_wave
-from workflows.definitions import defs
-from workflows.defs.resources import WaveFiles, warehouse_resource
+from tests.conftest import materialize_wave, write_wave
 
 
 @pytest.fixture
 def project(isolated_project):
-    definitions = defs()
     database = str(isolated_project / "warehouse" / "survey.duckdb")
-    resources = {
-        "warehouse": warehouse_resource(database),
-        "wave_files": WaveFiles(raw_dir=str(isolated_project / "raw"), outputs_dir=str(isolated_project / "outputs")),
-    }
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("wave", ["w1"])
-
-        def materialize():
-            return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
-                                  partition_key="w1", resources=resources, raise_on_error=False)
-
-        yield isolated_project, database, materialize
+        yield isolated_project, database, lambda: materialize_wave(instance, isolated_project, "w1")
 
 
 def digests(folder):

@@ -9,10 +9,8 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import write_wave
+from tests.conftest import materialize_wave, write_wave
 from workflows import provenance
-from workflows.definitions import defs
-from workflows.defs.resources import WaveFiles, warehouse_resource
 from workflows.paths import RAW_DIR
 from workflows.published import compare_figure, published_figures
 from workflows.reconstruction import reconstruct
@@ -23,15 +21,8 @@ pytestmark = pytest.mark.integration
 
 def run_wave(root, source, wave="2007"):
     shutil.copy(source, root / "raw" / f"{wave}.csv")
-    definitions = defs()
-    resources = {
-        "warehouse": warehouse_resource(str(root / "warehouse" / "survey.duckdb")),
-        "wave_files": WaveFiles(raw_dir=str(root / "raw"), outputs_dir=str(root / "outputs")),
-    }
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("wave", [wave])
-        return dg.materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
-                              partition_key=wave, resources=resources, raise_on_error=False)
+        return materialize_wave(instance, root, wave)
 
 
 def test_the_generator_writes_the_shipped_bytes():

@@ -8,8 +8,6 @@ warning, not an error). Run `python -m workflows.follow_up` after the 2007 file 
 the same seed always gives the same bytes, registered in `data/raw/synthetic.json`.
 """
 
-import hashlib
-import json
 from datetime import date
 
 import numpy as np
@@ -17,6 +15,7 @@ import numpy as np
 from schemas import codebook
 from schemas.raw_wave import CONTRACT_COLUMNS
 from workflows.paths import RAW_DIR
+from workflows.provenance import write_synthetic
 from workflows.reconstruction import reconstruct
 from workflows.synthetic import generate_wave, to_csv
 
@@ -66,16 +65,9 @@ def _two_years_on(rng: np.random.Generator, row: dict) -> dict:
 
 
 def write_2009(seed: int = SEED) -> dict:
-    content = to_csv(follow_up(seed), COLUMNS)
-    (RAW_DIR / "2009.csv").write_bytes(content)
-    entry = {"file": "2009.csv", "sha256": hashlib.sha256(content).hexdigest(), "kind": "follow-up",
-             "generator": "python -m workflows.follow_up", "seed": seed,
-             "note": "Synthetic follow-up of the 2007 reconstruction; not survey responses."}
-    register_path = RAW_DIR / "synthetic.json"
-    register = json.loads(register_path.read_text(encoding="utf-8")) if register_path.exists() else []
-    register = [e for e in register if e["file"] != entry["file"]] + [entry]
-    register_path.write_text(json.dumps(register, indent=2) + "\n", encoding="utf-8")
-    return entry
+    """Write data/raw/2009.csv and register its sha256 as a synthetic file."""
+    return write_synthetic("2009.csv", to_csv(follow_up(seed), COLUMNS), "follow-up", "python -m workflows.follow_up",
+                           seed, "Synthetic follow-up of the 2007 reconstruction; not survey responses.")
 
 
 if __name__ == "__main__":

@@ -18,15 +18,14 @@ Run `python -m workflows.reconstruction` to write `data/raw/2007.csv` and regist
 sha256 in `data/raw/synthetic.json`; the same seed always gives the same bytes.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
 from schemas import codebook
 from workflows.paths import RAW_DIR
+from workflows.provenance import write_synthetic
 from workflows.synthetic import to_csv
 
 SEED = 20070901
@@ -233,8 +232,6 @@ def transfer_within_cluster(rng: np.random.Generator, clusters: np.ndarray, valu
 
 
 def propose_adoption(firms: Firms):
-    exporters = firms.export_share > 0
-
     def propose(rng: np.random.Generator, state: dict) -> dict:
         key = rng.choice(["years", "employees", "turnover", "share", "adopt", "adopt", "emp",
                           "years+", "years+", "employees+", "share+"])
@@ -557,22 +554,10 @@ def reconstruct(seed: int = SEED) -> list[dict]:
 
 def write_2007(seed: int = SEED) -> dict:
     """Write data/raw/2007.csv and register its sha256 as a synthetic file."""
-    content = to_csv(reconstruct(seed))
-    (RAW_DIR / "2007.csv").write_bytes(content)
-    entry = {
-        "file": "2007.csv",
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "kind": "reconstruction",
-        "generator": "python -m workflows.reconstruction",
-        "seed": seed,
-        "note": "Synthetic reconstruction consistent with the aggregates published by Konstadakopulos (2008); "
-                "not the original survey responses.",
-    }
-    register_path = RAW_DIR / "synthetic.json"
-    register = json.loads(register_path.read_text(encoding="utf-8")) if register_path.exists() else []
-    register = [e for e in register if e["file"] != entry["file"]] + [entry]
-    register_path.write_text(json.dumps(register, indent=2) + "\n", encoding="utf-8")
-    return entry
+    return write_synthetic(
+        "2007.csv", to_csv(reconstruct(seed)), "reconstruction", "python -m workflows.reconstruction", seed,
+        "Synthetic reconstruction consistent with the aggregates published by Konstadakopulos (2008); "
+        "not the original survey responses.")
 
 
 if __name__ == "__main__":

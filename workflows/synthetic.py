@@ -9,7 +9,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 
