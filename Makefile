@@ -18,6 +18,9 @@ report: $(STAMP)  ## set up, then write the 2007 report to data/outputs/2007/
 test: $(STAMP)  ## set up, then run every test
 	$(BIN)/pytest
 
+bench: $(STAMP)  ## time the command at growing wave sizes, stage by stage
+	$(BIN)/python bench/run_benchmark.py
+
 ui: $(STAMP)  ## the Dagster UI with its daemon on 127.0.0.1:3000
 	$(BIN)/cleantech-survey ui
 

@@ -145,3 +145,11 @@ def test_every_mistake_of_a_file_is_reported_in_one_pass(tmp_path):
     path = edited(tmp_path, lambda rows: [edit(rows) for *_, edit in CELL_RULES[:10]])
     errors = {(f[0], f[1], f[2]) for f in judge(path) if f[3] == "error"}
     assert {(rule, column, row) for rule, column, row, _ in CELL_RULES[:10]} <= errors
+
+
+def test_the_benchmark_generator_writes_valid_waves(tmp_path):
+    from workflows.synthetic import generate_large_wave
+
+    path = tmp_path / "big.csv"
+    path.write_bytes(generate_large_wave(400, seed=3))
+    assert [f for f in judge(path) if f[3] == "error"] == []

@@ -120,3 +120,71 @@ def to_csv(rows: list[dict], columns: tuple[str, ...] = CONTRACT_COLUMNS) -> byt
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+def generate_large_wave(n: int, seed: int) -> bytes:
+    """A valid wave of any size, drawn column by column (vectorised), as CSV bytes.
+
+    For benchmarks: the same questionnaire and rules as `generate_wave`, at census scale.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    clusters = rng.choice(codebook.CLUSTERS, n, p=[0.3, 0.3, 0.4])
+    adopted = rng.random(n) < np.select([clusters == "bat_trang", clusters == "dong_ky"], [0.8, 0.2], 0.05)
+    exports = rng.random(n) < 0.5
+    n_sources = rng.integers(0, 4, n)
+    named = n_sources > 0
+    ranks = rng.integers(0, 4, n)
+    constraint = np.array(codebook.Q10_CONSTRAINTS[:-1])  # "other" would need its text
+
+    def pick(codes, size=n, p=None):
+        return rng.choice(np.array(codes), size, p=p)
+
+    def yes(mask):
+        return np.where(mask, "yes", "no")
+
+    first, second, third = (rng.permuted(np.tile(np.arange(len(constraint)), (n, 1)), axis=1)[:, :3].T)
+    spend = adopted | (rng.random(n) < 0.05)
+    frame = pd.DataFrame({
+        "firm_id": [f"F{i:07d}" for i in range(1, n + 1)],
+        "interview_date": (np.datetime64("2011-09-01") + rng.integers(0, 28, n)).astype(str),
+        "cluster": clusters,
+        "ownership": pick(codebook.OWNERSHIP, p=[0.94, 0.03, 0.03, 0.0]),
+        "years_in_operation": rng.integers(1, 60, n),
+        "employees": rng.integers(2, 200, n),
+        "turnover_kvnd": rng.integers(200_000, 9_000_000, n),
+        "export_share_pct": np.where(exports, rng.integers(2, 99, n), 0),
+        **{c: rng.integers(1, 11, n) for c in ("q1_noise", "q1_air", "q1_water", "q2_resources")},
+        "q3_complaints_village": yes(rng.random(n) < 0.2),
+        "q4_complaint_own": "no",
+        "q5_control_agreement": yes(rng.random(n) < 0.2),
+        "q6_equipment_installed": yes(adopted),
+        "q7_capital_cost_mvnd": np.where(spend, np.round(rng.gamma(2, 8, n), 1), 0),
+        "q8_om_cost_mvnd": np.where(spend, np.round(rng.gamma(2, 3, n), 1), 0),
+        "q9_introduced_by": np.where(adopted, pick(codebook.Q9_INTRODUCERS[:4]), ""),
+        "q10_constraint_1": np.where(ranks >= 1, constraint[first], ""),
+        "q10_constraint_2": np.where(ranks >= 2, constraint[second], ""),
+        "q10_constraint_3": np.where(ranks >= 3, constraint[third], ""),
+        "q10_other_text": "",
+        "q11_buyers_asked_compliance": yes(rng.random(n) < 0.2),
+        "q12_buyers_considered_performance": yes(exports & (rng.random(n) < 0.5)),
+        "q13_buyers_offered_help": yes(rng.random(n) < 0.1),
+        "q14_subsidised_loan": yes(adopted & (rng.random(n) < 0.25)),
+        "q15_monitoring_visits": rng.choice([0, 1, 2], n, p=[0.73, 0.19, 0.08]),
+        "q16_warnings_donre": (rng.random(n) < 0.02).astype(int),
+        "q16_warnings_commune": (rng.random(n) < 0.06).astype(int),
+        "q17_aware_clean_tech": yes(rng.random(n) < 0.35),
+        "q18_sources": np.select([n_sources == 1, n_sources == 2, n_sources == 3],
+                                 ["buyers", "buyers government", "buyers government suppliers"], ""),
+        "q18_other_text": "",
+        "q19_partner_importance": np.where(named, rng.integers(5, 11, n).astype(str), ""),
+        "q20_initiator": np.where(named, pick(codebook.Q20_INITIATORS), ""),
+        "q21_partner_locations": np.where(named, pick(("vietnam", "abroad", "vietnam abroad", "village")), ""),
+        **{c: pick(codebook.Q22_FREQUENCIES, p=[0.05, 0.25, 0.7]) for c in
+           ("q22_help_equipment", "q22_help_compliance", "q22_help_banks", "q22_help_senior_gov")},
+        "respondent_name": "",
+        "respondent_phone": "",
+        "notes": "",
+    })
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
