@@ -56,8 +56,9 @@ def _outliers(rows: pd.DataFrame) -> list[Finding]:
         if column in POSITIVE_ONLY:
             values = values.where(values > 0)
         grouped = values.groupby(rows["cluster"])
-        q1, q3 = grouped.transform(lambda s: s.quantile(0.25)), grouped.transform(lambda s: s.quantile(0.75))
-        counted = grouped.transform("count")
+        q1 = rows["cluster"].map(grouped.quantile(0.25))
+        q3 = rows["cluster"].map(grouped.quantile(0.75))
+        counted = rows["cluster"].map(grouped.count())
         low, high = q1 - FENCE_IQR * (q3 - q1), q3 + FENCE_IQR * (q3 - q1)
         outside = (counted >= MIN_CLUSTER_FIRMS) & ((values < low) | (values > high))
         for row in rows.index[outside.fillna(False)]:
@@ -105,9 +106,11 @@ def _duplicate_answers(rows: pd.DataFrame) -> list[Finding]:
     answers = [c for c in CONTRACT_COLUMNS if c in rows.columns and c not in NOT_ANSWERS]
     if not answers or "firm_id" not in rows.columns:
         return []
-    keys = rows[answers].astype("str").fillna("").agg("\x1f".join, axis=1)
-    first_row = keys.groupby(keys).transform(lambda s: s.index[0])
-    repeated = rows.index[keys.duplicated(keep="first")]
+    # One 64-bit hash per row of answers; the few rows whose hash repeats are then compared in full.
+    keys = pd.util.hash_pandas_object(rows[answers].fillna(""), index=False)
+    first_row = pd.Series(rows.index, index=rows.index).groupby(keys.to_numpy()).transform("first")
+    repeated = [row for row in rows.index[keys.duplicated(keep="first").to_numpy()]
+                if rows.loc[row, answers].fillna("").equals(rows.loc[first_row[row], answers].fillna(""))]
     return [
         Finding("duplicate_answers", "firm_id", int(row), _text(rows, row, "firm_id"), _text(rows, row, "firm_id"),
                 f"Every answer is identical to those of firm {rows.at[first_row[row], 'firm_id']} "
