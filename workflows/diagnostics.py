@@ -13,6 +13,21 @@ MIN_EVENTS_PER_VARIABLE = 10
 NORMALITY_ALPHA = 0.05
 
 
+def fit_looks_separated(result, X: pd.DataFrame) -> bool:
+    """Signs of separation in a maximum-likelihood logit: no convergence, fitted probabilities of
+    0 or 1, or a coefficient worth more than 15 logits per standard deviation of its predictor.
+
+    Only then is the linear program run, which costs seconds on a census-size wave.
+    """
+    if not result.mle_retvals.get("converged", False):
+        return True
+    fitted = result.predict()
+    if np.any(fitted < 1e-8) or np.any(fitted > 1 - 1e-8):
+        return True
+    spread = X.drop(columns="const").std().to_numpy()
+    return bool(np.any(np.abs(result.params.drop("const").to_numpy() * spread) > 15))
+
+
 def separation(X: np.ndarray, y: np.ndarray) -> str:
     """'complete', 'quasi-complete' or 'none' (Albert and Anderson 1984), by linear programming.
 

@@ -68,12 +68,14 @@ def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
     problem = _degenerate(spec, y, X)
     if problem:
         return _not_fitted(spec, len(firms), problem)
-    separated = diagnostics.separation(X.to_numpy(), y.to_numpy()) if spec.family == "logit" else "none"
+    separated = "none"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if spec.family == "logit":
                 result = sm.Logit(y, X).fit(disp=0, maxiter=200)
+                if diagnostics.fit_looks_separated(result, X):
+                    separated = diagnostics.separation(X.to_numpy(), y.to_numpy())
                 converged = bool(result.mle_retvals.get("converged", False)) and separated == "none"
                 extra = {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
                 checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
