@@ -60,16 +60,15 @@ def validation_html(wave: str, source_name: str, sha256: str, findings: pd.DataF
                        sections=sections, errors=errors, warnings=len(findings) - errors)
 
 
-def write_validation(folder: Path, wave: str, source_name: str, sha256: str, findings: pd.DataFrame,
-                     all_items: bool = False) -> Path:
-    """Write `validation.json` and its readable twin `validation.html`; return the JSON's path."""
-    target = folder / "validation.json"
-    write_json(target, validation_document(wave, findings, all_items))
-    _write_atomically(folder / "validation.html", validation_html(wave, source_name, sha256, findings))
-    return target
+def validation_files(wave: str, source_name: str, sha256: str, findings: pd.DataFrame,
+                     all_items: bool = False) -> dict[str, str]:
+    """`validation.json` and its readable twin `validation.html`, by file name."""
+    return {"validation.json": json_text(validation_document(wave, findings, all_items)),
+            "validation.html": validation_html(wave, source_name, sha256, findings)}
 
 
-def write_text(path: Path, content: str | bytes) -> None:
+def write_file(path: Path, content: str | bytes) -> None:
+    """Write text or bytes to a temporary name, then rename it into place."""
     _write_atomically(path, content)
 
 
@@ -120,10 +119,6 @@ def neutralise_formula(value):
     if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS:
         return "'" + value
     return value
-
-
-def write_bytes(path: Path, content: bytes) -> None:
-    _write_atomically(path, content)
 
 
 def _write_atomically(path: Path, content: str | bytes) -> None:

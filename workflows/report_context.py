@@ -38,6 +38,7 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
     synthetic = provenance.synthetic_kind(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
+    columns = model_columns(results)
     return {
         "results": results,
         "source_name": source_name,
@@ -55,8 +56,8 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "constraints_ranked": sorted(
             results["constraints"].items(),
             key=lambda item: (-item[1]["mentions"], codebook.Q10_CONSTRAINTS.index(item[0]))),
-        "model_columns": model_columns(results),
-        "model_terms": [t for t in TABLE5_TERMS if any(t in c["fit"]["params"] for c in model_columns(results))],
+        "model_columns": columns,
+        "model_terms": [t for t in TABLE5_TERMS if any(t in c["fit"]["params"] for c in columns)],
         "chart": figures.seriousness_chart(results["seriousness"], en),
         "map": figures.network_map(
             results["knowledge_sources"],

@@ -4,7 +4,6 @@ Models are `select` statements ending in `select * from final`; values always tr
 parameters (`$wave`), never as text pasted into SQL.
 """
 
-import hashlib
 import logging
 from functools import cache
 
@@ -19,11 +18,6 @@ log = logging.getLogger(__name__)
 def load_sql(name: str) -> str:
     """The text of `sql/<name>.sql`."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def fingerprint(name: str) -> str:
-    """A short hash of the model's text: its code version in Dagster."""
-    return hashlib.sha256(load_sql(name).encode("utf-8")).hexdigest()[:12]
 
 
 def query(conn: duckdb.DuckDBPyConnection, name: str, params: dict, logger=log):

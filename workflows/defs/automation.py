@@ -60,14 +60,13 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: WaveFiles) -
 def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str) -> str | None:
     """Why the wave's published report is stale, or None when it is current or cannot be fixed by a rerun."""
     latest_attempt = _latest(instance, dg.AssetKey("raw_wave"), wave)
-    if latest_attempt and latest_attempt.asset_materialization.metadata.get("raw_sha256").value == sha:
-        report = _latest(instance, dg.AssetKey("wave_report"), wave)
-        if report is None or report.asset_materialization.metadata["raw_sha256"].value != sha:
-            return None  # this very file was judged and not published: only a new file can help
     report = _latest(instance, dg.AssetKey("wave_report"), wave)
+    reported_sha = report.asset_materialization.metadata["raw_sha256"].value if report else None
+    if latest_attempt and latest_attempt.asset_materialization.metadata["raw_sha256"].value == sha != reported_sha:
+        return None  # this very file was judged and not published: only a new file can help
     if report is None:
         return "never reported"
-    if report.asset_materialization.metadata["raw_sha256"].value != sha:
+    if reported_sha != sha:
         return "the raw file changed"
     for key in definitions_graph.get_all_asset_keys():
         current = definitions_graph.get(key).code_version

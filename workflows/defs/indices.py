@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 from schemas import codebook
 from workflows import sql
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
+from workflows.versions import code_version
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         deps=list(table.deps),
         kinds={"duckdb", "sql"},
         group_name="analysis",
-        code_version=sql.fingerprint(table.model),
+        code_version=code_version(f"sql/{table.model}.sql"),
     )
     def _table(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
         params = {"wave": context.partition_key, "clusters": list(codebook.CLUSTERS)}

@@ -27,8 +27,10 @@ def raw_wave(
     with warehouse.get_connection() as conn:
         n_rows, findings = stage_attempt(conn, raw, wave)
         stored = staging.findings_of(conn, wave, raw.sha256)
-    target = outputs.write_validation(
-        wave_files.attempt_dir(wave), wave, raw.path.name, raw.sha256, stored, wave_files.all_errors)
+    folder = wave_files.attempt_dir(wave)
+    for name, text in outputs.validation_files(wave, raw.path.name, raw.sha256, stored, wave_files.all_errors).items():
+        outputs.write_file(folder / name, text)
+    target = folder / "validation.json"
     errors = sum(f.severity == ERROR for f in findings)
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
                      wave, n_rows, errors, len(findings) - errors, target)

@@ -81,11 +81,14 @@ def wave_report(
     files = {
         "firm_indices.csv": outputs.firm_indices_csv(firms),
         "results.json": outputs.json_text(document),
-        "validation.json": outputs.json_text(outputs.validation_document(wave, findings, wave_files.all_errors)),
+        **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings,
+                                   wave_files.all_errors),
     }
     attached = {name: (text.encode("utf-8"), ATTACHMENT_DESCRIPTIONS[name]) for name, text in files.items()
-                if not (name == "firm_indices.csv" and len(firms) > ATTACH_FIRM_INDICES_UP_TO)}
-    file_hashes = {name: outputs.sha256_of(text.encode("utf-8")) for name, text in files.items()}
+                if name in ATTACHMENT_DESCRIPTIONS
+                and not (name == "firm_indices.csv" and len(firms) > ATTACH_FIRM_INDICES_UP_TO)}
+    file_hashes = {name: outputs.sha256_of(text.encode("utf-8")) for name, text in files.items()
+                   if name in ATTACHMENT_DESCRIPTIONS}
     html = render_html("report.html.j2", **report_context(
         document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
         json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
@@ -93,10 +96,8 @@ def wave_report(
     pdf = render_pdf(html, int(interviewed.timestamp()), attached)
     target = wave_files.published_dir(wave)
     for name, text in files.items():
-        outputs.write_text(target / name, text)
-    outputs.write_text(target / "validation.html", outputs.validation_html(
-        wave, register["source_name"], register["raw_sha256"], findings))
-    outputs.write_bytes(target / "report.pdf", pdf)
+        outputs.write_file(target / name, text)
+    outputs.write_file(target / "report.pdf", pdf)
     context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
     return dg.MaterializeResult(
         metadata={

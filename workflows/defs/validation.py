@@ -81,7 +81,6 @@ def survey_responses(context: dg.AssetExecutionContext, warehouse: DuckDBResourc
         n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log)
         staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"])
         conn.commit()
-    with warehouse.get_connection() as conn:
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
     return dg.MaterializeResult(
         metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"],
