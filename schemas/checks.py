@@ -1,80 +1,58 @@
-"""Vectorised checks on the raw wave's text cells, registered with pandera, and the field factory.
+"""The checks on the raw wave's text cells, registered with pandera, and the field factory.
 
 Each check judges only the cells it is about and lets empty cells pass (emptiness is the
 ``required`` rule's business), so that a wrong cell is reported once, by the rule it breaks.
-The check names double as rule names in ``validation.json``.
+A check's meaning is its SQL predicate in ``predicates.py``; on a frame, DuckDB evaluates it.
 """
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
 
-from schemas import codebook
+from schemas.predicates import CELL_PREDICATES, holds
 
-IDENTIFIER_PATTERN = rf"^{codebook.IDENTIFIER}$"
-INTEGER_PATTERN = r"^[+-]?[0-9]+$"
-NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-
-
-def _matches(series: pd.Series, pattern: str) -> pd.Series:
-    return series.str.match(pattern).fillna(False).astype(bool)
+def _cell_check(name: str, series: pd.Series, **statistics) -> pd.Series:
+    return holds(series, CELL_PREDICATES[name]('"value"', **statistics))
 
 
 @extensions.register_check_method(check_type="vectorized")
 def is_integer(series: pd.Series) -> pd.Series:
-    return series.isna() | _matches(series, INTEGER_PATTERN)
+    return _cell_check("is_integer", series)
 
 
 @extensions.register_check_method(check_type="vectorized")
 def is_number(series: pd.Series) -> pd.Series:
-    return series.isna() | _matches(series, NUMBER_PATTERN)
+    return _cell_check("is_number", series)
 
 
 @extensions.register_check_method(statistics=["low", "high"], check_type="vectorized")
 def within_bounds(series: pd.Series, *, low: float, high: float | None) -> pd.Series:
-    values = pd.to_numeric(series.where(_matches(series, NUMBER_PATTERN)), errors="coerce")
-    inside = values >= low
-    if high is not None:
-        inside &= values <= high
-    # Unparsable cells belong to the `integer` and `number` rules.
-    return values.isna() | inside
+    return _cell_check("within_bounds", series, low=low, high=high)
 
 
 @extensions.register_check_method(check_type="vectorized")
 def is_iso_date(series: pd.Series) -> pd.Series:
-    shaped = _matches(series, DATE_PATTERN)
-    parsed = pd.to_datetime(series.where(shaped), format="%Y-%m-%d", errors="coerce")
-    return series.isna() | (shaped & parsed.notna())
+    return _cell_check("is_iso_date", series)
 
 
 @extensions.register_check_method(statistics=["codes"], check_type="vectorized")
 def allowed_codes(series: pd.Series, *, codes: tuple[str, ...]) -> pd.Series:
-    return series.isna() | series.isin(codes)
+    return _cell_check("allowed_codes", series, codes=codes)
 
 
 @extensions.register_check_method(check_type="vectorized")
 def is_identifier(series: pd.Series) -> pd.Series:
-    return series.isna() | _matches(series, IDENTIFIER_PATTERN)
+    return _cell_check("is_identifier", series)
 
 
 @extensions.register_check_method(check_type="vectorized")
 def unique_firm_id(series: pd.Series) -> pd.Series:
-    # The first occurrence is the one kept; every later one is the mistake to report.
-    return series.isna() | ~series.duplicated(keep="first")
+    return _cell_check("unique_firm_id", series)
 
 
 @extensions.register_check_method(statistics=["codes", "most"], check_type="vectorized")
 def multi_select(series: pd.Series, *, codes: tuple[str, ...], most: int) -> pd.Series:
-    known = set(codes)
-    lists = series.str.split()
-
-    def acceptable(items) -> bool:
-        if not isinstance(items, list):
-            return True
-        return len(items) <= most and len(set(items)) == len(items) and set(items) <= known
-
-    return lists.map(acceptable).astype(bool)
+    return _cell_check("multi_select", series, codes=codes, most=most)
 
 
 def field(description: str, *, required: bool = True, **checks) -> object:
@@ -105,9 +83,3 @@ def rating(description: str, *, required: bool = True) -> object:
 
 def free_text(description: str) -> object:
     return field(description, required=False)
-
-
-def split_codes(series: pd.Series) -> pd.Series:
-    """The space-separated codes of a multi-select column as lists (empty cell: empty list)."""
-    return series.fillna("").str.split()
-

@@ -1,21 +1,28 @@
-"""Turn the raw wave's rule failures into findings: one plain sentence per wrong cell.
+"""Judge a wave by the pandera model inside DuckDB, and say each failure in one plain sentence.
 
-A finding carries what `validation.json` promises: rule, column, row (CSV record number),
-firm_id, value and message. Personal columns never reach a finding's value.
+The model's columns, nullability and checks (with their statistics) are compiled to one SQL
+query over the staged rows, each check by its predicate in `predicates.py`: every failure
+is counted there, and only the listed ones (at most `ITEMS_PER_RULE` per rule unless all
+are asked for) come back to Python for their sentences. A finding carries what
+`validation.json` promises: rule, column, row (CSV record number), firm_id, value and
+message. Personal columns never reach a finding's value.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+import duckdb
 import pandas as pd
-import pandera.pandas as pa
 
 from schemas import codebook
+from schemas.predicates import ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
 from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, CROSS_FIELD_INPUTS, REQUIRED_COLUMNS, RawWave
 
 ERROR = "error"
 WARNING = "warning"
+# How many findings of one rule `validation.json` lists unless every one is asked for.
+ITEMS_PER_RULE = 1000
 
-# pandera's check name (before any parenthesis) -> the rule name the survey manager reads.
+# pandera's check name -> the rule name the survey manager reads.
 RULE_OF_CHECK = {
     "not_nullable": "required",
     "is_integer": "integer",
@@ -54,50 +61,120 @@ class Finding:
         return record
 
 
-def validate_rows(rows: pd.DataFrame) -> list[Finding]:
-    """Every rule failure of the rows (indexed by record number), all at once, in file order."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
-    findings = [
+@dataclass
+class Verdict:
+    """A wave's failures: the findings listed, and every rule's full count."""
+
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: "Verdict") -> "Verdict":
+        counts = dict(self.counts)
+        for rule, n in other.counts.items():
+            counts[rule] = counts.get(rule, 0) + n
+        return Verdict(self.findings + other.findings, counts)
+
+    @classmethod
+    def of(cls, findings: list[Finding], items_per_rule: int | None = None) -> "Verdict":
+        """Findings found in Python (file-level faults), each rule's listed up to the limit."""
+        counts: dict[str, int] = {}
+        listed = []
+        for finding in findings:
+            counts[finding.rule] = counts.get(finding.rule, 0) + 1
+            if items_per_rule is None or counts[finding.rule] <= items_per_rule:
+                listed.append(finding)
+        return cls(listed, counts)
+
+
+def judge(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
+          items_per_rule: int | None = ITEMS_PER_RULE) -> Verdict:
+    """Judge every row of `relation` (text columns and `source_row`) by every rule of the model.
+
+    Findings come in file order, at most `items_per_rule` per rule (all when None).
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    verdict = Verdict.of([
         Finding("missing_column", column, None, None, None,
                 f"The required column '{column}' is missing from the file's header.")
         for column in missing
-    ]
-    complete = rows.reindex(columns=list(dict.fromkeys([*rows.columns, *CONTRACT_COLUMNS])))
+    ])
+    branches = failure_queries(relation, columns)
+    conn.execute("create or replace temp table wave_failures as\n" + "\nunion all\n".join(branches))
+    counts = dict(conn.execute("select rule, count(*) from wave_failures group by rule").fetchall())
+    listed = conn.execute(
+        f"""
+        select * from wave_failures
+        {"" if items_per_rule is None else
+         f"qualify row_number() over (partition by rule order by record, position) <= {int(items_per_rule)}"}
+        order by record, position, check_name
+        """
+    ).df()
+    rows = context_rows(conn, relation, listed["record"])
+    conn.execute("drop table wave_failures")
+    cells = [_finding(case, rows) for case in listed.itertuples()]
+    return verdict + Verdict(list(dict.fromkeys(cells)), counts)
+
+
+def failure_queries(relation: str, columns: list[str]) -> list[str]:
+    """One query per check of the model on the columns present: the rows that break it."""
+    present = set(columns)
+    queries = []
+    for position, (name, column) in enumerate(_SCHEMA.columns.items()):
+        if name not in present:
+            continue
+        checks = [("not_nullable", {})] if not column.nullable else []
+        checks += [(check.name, check.statistics) for check in column.checks]
+        for check, statistics in checks:
+            queries.append(_failing_rows(relation, check, name, position, cell_predicate(check, name, statistics)))
+    for check in _SCHEMA.checks:
+        if present >= set(CROSS_FIELD_INPUTS[check.name]):
+            column = CROSS_FIELD_COLUMNS[check.name]
+            queries.append(_failing_rows(relation, check.name, column, CONTRACT_COLUMNS.index(column),
+                                         ROW_PREDICATES[check.name]))
+    return queries
+
+
+def _failing_rows(relation: str, check: str, column: str, position: int, predicate: str) -> str:
+    # The predicate sits in the select list, where a window (the duplicate firm id) may stand.
+    return (
+        f"select record, {literal(RULE_OF_CHECK[check])} as rule, {literal(check)} as check_name, "
+        f"{literal(column)} as \"column\", {position} as position "
+        f"from (select {ORDER_COLUMN} as record, {predicate} as passed from {relation}) where not passed"
+    )
+
+
+def context_rows(conn: duckdb.DuckDBPyConnection, relation: str, rows: pd.Series) -> pd.DataFrame:
+    """The listed rows in full, indexed by record number, for their findings' sentences."""
+    conn.register("listed_rows", pd.DataFrame({"row": rows.drop_duplicates().astype("int64")}))
     try:
-        _SCHEMA.validate(complete, lazy=True)
-        return findings
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    cell_findings = [
-        finding
-        for finding in (_finding_of_case(case, complete, set(missing)) for case in cases.itertuples())
-        if finding is not None
-    ]
-    cell_findings.sort(key=lambda f: (f.row if f.row is not None else -1, CONTRACT_COLUMNS.index(f.column)))
-    return findings + list(dict.fromkeys(cell_findings))
+        frame = conn.execute(
+            f"select * from {relation} where {ORDER_COLUMN} in (select row from listed_rows)").df()
+    finally:
+        conn.unregister("listed_rows")
+    return frame.set_index(ORDER_COLUMN)
 
 
-def _finding_of_case(case, rows: pd.DataFrame, missing: set[str]) -> Finding | None:
-    check = str(case.check).split("(")[0]
-    rule = RULE_OF_CHECK.get(check)
-    if rule is None or case.index is None or pd.isna(case.index):
-        return None
-    if check in CROSS_FIELD_COLUMNS:
-        column = CROSS_FIELD_COLUMNS[check]
-        if missing & set(CROSS_FIELD_INPUTS[check]):
-            return None
-    else:
-        column = str(case.column)
-    if column in missing:
-        return None
-    row = int(case.index)
-    value = None if column in codebook.PERSONAL_COLUMNS else _text(rows.at[row, column])
-    firm_id = _text(rows.at[row, "firm_id"]) if "firm_id" in rows.columns else None
-    return Finding(rule, column, row, firm_id, value, _sentence(rule, check, column, value, rows.loc[row]))
+def validate_rows(rows: pd.DataFrame, items_per_rule: int | None = None) -> list[Finding]:
+    """Every rule failure of a frame (indexed by record number), in file order: the model on a frame."""
+    frame = rows.rename_axis(ORDER_COLUMN).reset_index().astype(object)
+    frame = frame.where(frame.notna(), None)
+    with duckdb.connect() as conn:
+        conn.register("rows_frame", frame)
+        conn.execute("create temp table frame_rows as select * from rows_frame")
+        return judge(conn, "frame_rows", [c for c in rows.columns if c in CONTRACT_COLUMNS],
+                     items_per_rule).findings
+
+
+def _finding(case, rows: pd.DataFrame) -> Finding:
+    row, column, rule = int(case.record), case.column, case.rule
+    record = rows.loc[row]
+    value = None if column in codebook.PERSONAL_COLUMNS else _text(record.get(column))
+    return Finding(rule, column, row, _text(record.get("firm_id")), value,
+                   _sentence(rule, case.check_name, column, value, record))
 
 
 def _text(value) -> str | None:
-    return None if pd.isna(value) else str(value)
+    return None if value is None or pd.isna(value) else str(value)
 
 
 def _statistics(column: str, check: str) -> dict:
@@ -151,6 +228,6 @@ def _sentence(rule: str, check: str, column: str, value: str | None, row: pd.Ser
 def _ranking_sentence(column: str, row: pd.Series) -> str:
     rank = int(column[-1])
     earlier = [row.get(f"q10_constraint_{r}") for r in range(1, rank)]
-    if pd.isna(earlier[-1]):
+    if _text(earlier[-1]) is None:
         return f"{column} is filled, but the constraint ranked {rank - 1} is empty; ranks must be filled in order."
     return f"{column} repeats a constraint already ranked higher; the three ranked constraints must differ."

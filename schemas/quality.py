@@ -2,13 +2,16 @@
 
 They follow the practice of survey teams' daily checks: outliers within a firm's cluster,
 interview dates far from the wave's, the same answers under two firm ids, answers that
-contradict each other, columns outside the questionnaire (reported by the intake).
+contradict each other, columns outside the questionnaire (reported by the intake). Each is
+one SQL query over the staged rows; only the listed warnings come back for their sentences.
 """
 
+import duckdb
 import pandas as pd
 
 from schemas import codebook
-from schemas.findings import WARNING, Finding
+from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
+from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
 from schemas.raw_wave import CONTRACT_COLUMNS
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
@@ -25,58 +28,142 @@ OUTLIER_COLUMNS = {
 # Costs are zero for every firm without equipment; among those zeros any spender would look
 # extreme, so cost outliers are judged among the firms that report a cost.
 POSITIVE_ONLY = {"q7_capital_cost_mvnd", "q8_om_cost_mvnd"}
+PER_EMPLOYEE = "turnover_per_employee"
 # Columns that say who and when, not what was answered.
 NOT_ANSWERS = {"firm_id", "interview_date", "notes", *codebook.PERSONAL_COLUMNS}
 
 
-def quality_warnings(rows: pd.DataFrame) -> list[Finding]:
-    """Every data-quality warning of the rows (indexed by record number)."""
-    return [
-        *_outliers(rows),
-        *_far_interview_dates(rows),
-        *_duplicate_answers(rows),
-        *_own_complaint_without_village_complaints(rows),
-    ]
+def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
+                     items_per_rule: int | None = ITEMS_PER_RULE) -> Verdict:
+    """Every data-quality warning of `relation` (text columns and `source_row`), counted in full."""
+    present = set(columns)
+    firm_id = quoted("firm_id") if "firm_id" in present else "null"
+    verdict = Verdict()
+    for rule, query, sentence in (
+        ("outlier", _outlier_query(relation, present, firm_id), _outlier_finding),
+        ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
+        ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
+        ("q4_without_q3", _q4_without_q3_query(relation, present, firm_id), _q4_without_q3_finding),
+    ):
+        if query is None:
+            continue
+        conn.execute(f"create or replace temp table wave_warnings as {query}")
+        count = conn.execute("select count(*) from wave_warnings").fetchall()[0][0]
+        limit = "" if items_per_rule is None else f"limit {int(items_per_rule)}"
+        listed = conn.execute(f"select * from wave_warnings order by record {limit}").df()
+        conn.execute("drop table wave_warnings")
+        if count:
+            verdict = verdict + Verdict([sentence(row) for row in listed.itertuples()], {rule: count})
+    return verdict
 
 
-def _number(rows: pd.DataFrame, column: str) -> pd.Series:
-    if column not in rows.columns:
-        return pd.Series(float("nan"), index=rows.index)
-    return pd.to_numeric(rows[column], errors="coerce")
+def _outlier_query(relation: str, present: set[str], firm_id: str) -> str | None:
+    if "cluster" not in present:
+        return None
+    amounts = {column: number_of(quoted(column)) for column in OUTLIER_COLUMNS if column in present}
+    if {"turnover_kvnd", "employees"} <= present:
+        amounts[PER_EMPLOYEE] = (f"{amounts['turnover_kvnd']} / "
+                                 f"case when {amounts['employees']} > 0 then {amounts['employees']} end")
+    measures = []
+    for measure, amount in amounts.items():
+        if measure in POSITIVE_ONLY:
+            amount = f"case when {amount} > 0 then {amount} end"
+        reported = "turnover_kvnd" if measure == PER_EMPLOYEE else measure
+        measures.append(
+            f"select {ORDER_COLUMN} as record, {firm_id} as firm_id, cluster, {literal(measure)} as measure, "
+            f"{literal(reported)} as reported, {quoted(reported)} as value, {amount} as amount "
+            f"from {relation} where cluster is not null"
+        )
+    if not measures:
+        return None
+    return f"""
+        with measured as ({" union all ".join(measures)}),
+        fences as (
+            select cluster, measure, count(amount) as firms,
+                   quantile_cont(amount, 0.25) as q1, quantile_cont(amount, 0.75) as q3
+            from measured group by cluster, measure
+        )
+        select record, firm_id, cluster, measure, reported, value, amount,
+               q1 - {FENCE_IQR} * (q3 - q1) as low, q3 + {FENCE_IQR} * (q3 - q1) as high
+        from measured join fences using (cluster, measure)
+        where firms >= {MIN_CLUSTER_FIRMS}
+          and (amount < q1 - {FENCE_IQR} * (q3 - q1) or amount > q3 + {FENCE_IQR} * (q3 - q1))
+    """
 
 
-def _outliers(rows: pd.DataFrame) -> list[Finding]:
-    if "cluster" not in rows.columns:
-        return []
-    measures = {column: _number(rows, column) for column in OUTLIER_COLUMNS}
-    employees = measures["employees"]
-    measures["turnover_per_employee"] = measures["turnover_kvnd"] / employees.where(employees > 0)
-    findings = []
-    for column, values in measures.items():
-        if column in POSITIVE_ONLY:
-            values = values.where(values > 0)
-        grouped = values.groupby(rows["cluster"])
-        q1 = rows["cluster"].map(grouped.quantile(0.25))
-        q3 = rows["cluster"].map(grouped.quantile(0.75))
-        counted = rows["cluster"].map(grouped.count())
-        low, high = q1 - FENCE_IQR * (q3 - q1), q3 + FENCE_IQR * (q3 - q1)
-        outside = (counted >= MIN_CLUSTER_FIRMS) & ((values < low) | (values > high))
-        for row in rows.index[outside.fillna(False)]:
-            findings.append(_outlier_finding(rows, row, column, values[row], low[row], high[row]))
-    return findings
-
-
-def _outlier_finding(rows, row, column, value, low, high) -> Finding:
-    reported = "turnover_kvnd" if column == "turnover_per_employee" else column
-    what = "turnover per employee (thousand VND)" if column == "turnover_per_employee" else OUTLIER_COLUMNS[column]
-    cluster = rows.at[row, "cluster"]
+def _outlier_finding(row) -> Finding:
+    what = "turnover per employee (thousand VND)" if row.measure == PER_EMPLOYEE else OUTLIER_COLUMNS[row.measure]
     return Finding(
-        "outlier", reported, int(row), _text(rows, row, "firm_id"), _text(rows, row, reported),
-        f"The {what} of {_amount(value)} lies far outside what other firms in "
-        f"{codebook.CLUSTER_NAMES.get(cluster, cluster)} report ({_amount(max(low, 0))} to {_amount(high)}); "
-        "please confirm it with the interviewer.",
+        "outlier", row.reported, int(row.record), _text(row.firm_id), _text(row.value),
+        f"The {what} of {_amount(row.amount)} lies far outside what other firms in "
+        f"{codebook.CLUSTER_NAMES.get(row.cluster, row.cluster)} report "
+        f"({_amount(max(row.low, 0))} to {_amount(row.high)}); please confirm it with the interviewer.",
         WARNING,
     )
+
+
+def _far_date_query(relation: str, present: set[str], firm_id: str) -> str | None:
+    if "interview_date" not in present:
+        return None
+    return f"""
+        with dated as (
+            select {ORDER_COLUMN} as record, {firm_id} as firm_id, interview_date as value,
+                   {date_of("interview_date")} as day
+            from {relation}
+        ),
+        wave as (select quantile_disc(day, 0.5) as median_day from dated)
+        select record, firm_id, value, median_day, abs(date_diff('day', median_day, day)) as distance
+        from dated, wave
+        where abs(date_diff('day', median_day, day)) > {MAX_DAYS_FROM_MEDIAN}
+    """
+
+
+def _far_date_finding(row) -> Finding:
+    return Finding(
+        "interview_date_far", "interview_date", int(row.record), _text(row.firm_id), _text(row.value),
+        f"The interview date is {int(row.distance)} days from the wave's median interview date "
+        f"({row.median_day:%Y-%m-%d}); check that it belongs to this wave.", WARNING)
+
+
+def _duplicate_query(relation: str, present: set[str]) -> str | None:
+    answers = [quoted(c) for c in CONTRACT_COLUMNS if c in present and c not in NOT_ANSWERS]
+    if not answers or "firm_id" not in present:
+        return None
+    partition = ", ".join(f"coalesce({column}, '')" for column in answers)
+    return f"""
+        with answers as (
+            select {ORDER_COLUMN} as record, firm_id,
+                   row_number() over same_answers as occurrence,
+                   first_value({ORDER_COLUMN}) over same_answers as first_record,
+                   first_value(firm_id) over same_answers as first_firm_id
+            from {relation}
+            window same_answers as (partition by {partition} order by {ORDER_COLUMN})
+        )
+        select record, firm_id, first_record, first_firm_id from answers where occurrence > 1
+    """
+
+
+def _duplicate_finding(row) -> Finding:
+    return Finding(
+        "duplicate_answers", "firm_id", int(row.record), _text(row.firm_id), _text(row.firm_id),
+        f"Every answer is identical to those of firm {row.first_firm_id} (row {int(row.first_record)}); "
+        "was one firm entered twice under two ids?", WARNING)
+
+
+def _q4_without_q3_query(relation: str, present: set[str], firm_id: str) -> str | None:
+    if not {"q3_complaints_village", "q4_complaint_own"} <= present:
+        return None
+    return f"""
+        select {ORDER_COLUMN} as record, {firm_id} as firm_id from {relation}
+        where q4_complaint_own = 'yes' and q3_complaints_village = 'no'
+    """
+
+
+def _q4_without_q3_finding(row) -> Finding:
+    return Finding(
+        "q4_without_q3", "q4_complaint_own", int(row.record), _text(row.firm_id), "yes",
+        "A complaint was made about the firm's own plant (q4 yes), yet the respondent knows of no "
+        "complaints in the village (q3 no); one of the two answers may be wrong.", WARNING)
 
 
 def _amount(value: float) -> str:
@@ -85,53 +172,5 @@ def _amount(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _far_interview_dates(rows: pd.DataFrame) -> list[Finding]:
-    if "interview_date" not in rows.columns:
-        return []
-    dates = pd.to_datetime(rows["interview_date"], format="%Y-%m-%d", errors="coerce")
-    if dates.notna().sum() == 0:
-        return []
-    median = dates.dropna().sort_values().iloc[(dates.notna().sum() - 1) // 2]
-    distance = (dates - median).dt.days.abs()
-    return [
-        Finding("interview_date_far", "interview_date", int(row), _text(rows, row, "firm_id"),
-                _text(rows, row, "interview_date"),
-                f"The interview date is {int(distance[row])} days from the wave's median interview date "
-                f"({median:%Y-%m-%d}); check that it belongs to this wave.", WARNING)
-        for row in rows.index[(distance > MAX_DAYS_FROM_MEDIAN).fillna(False)]
-    ]
-
-
-def _duplicate_answers(rows: pd.DataFrame) -> list[Finding]:
-    answers = [c for c in CONTRACT_COLUMNS if c in rows.columns and c not in NOT_ANSWERS]
-    if not answers or "firm_id" not in rows.columns:
-        return []
-    # One 64-bit hash per row of answers; the few rows whose hash repeats are then compared in full.
-    keys = pd.util.hash_pandas_object(rows[answers].fillna(""), index=False)
-    first_row = pd.Series(rows.index, index=rows.index).groupby(keys.to_numpy()).transform("first")
-    repeated = [row for row in rows.index[keys.duplicated(keep="first").to_numpy()]
-                if rows.loc[row, answers].fillna("").equals(rows.loc[first_row[row], answers].fillna(""))]
-    return [
-        Finding("duplicate_answers", "firm_id", int(row), _text(rows, row, "firm_id"), _text(rows, row, "firm_id"),
-                f"Every answer is identical to those of firm {rows.at[first_row[row], 'firm_id']} "
-                f"(row {int(first_row[row])}); was one firm entered twice under two ids?", WARNING)
-        for row in repeated
-    ]
-
-
-def _own_complaint_without_village_complaints(rows: pd.DataFrame) -> list[Finding]:
-    if not {"q3_complaints_village", "q4_complaint_own"} <= set(rows.columns):
-        return []
-    odd = (rows["q4_complaint_own"] == "yes") & (rows["q3_complaints_village"] == "no")
-    return [
-        Finding("q4_without_q3", "q4_complaint_own", int(row), _text(rows, row, "firm_id"), "yes",
-                "A complaint was made about the firm's own plant (q4 yes), yet the respondent knows of no "
-                "complaints in the village (q3 no); one of the two answers may be wrong.", WARNING)
-        for row in rows.index[odd.fillna(False)]
-    ]
-
-
-def _text(rows: pd.DataFrame, row, column: str) -> str | None:
-    if column not in rows.columns or pd.isna(rows.at[row, column]):
-        return None
-    return str(rows.at[row, column])
+def _text(value) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)

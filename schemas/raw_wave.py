@@ -1,7 +1,8 @@
 """The raw survey wave as it arrives: one row per firm, every cell still text.
 
 One declarative model holds every rule of the input contract, the cross-field rules
-included, so that a wave is judged in one place. Its rows are indexed by CSV record number.
+included. Its rows are indexed by CSV record number. pandera validates a frame with it;
+the warehouse judges a staged wave by the same model, compiled to SQL (`findings.py`).
 """
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas import codebook
+from schemas.predicates import ROW_PREDICATES, holds
 from schemas.checks import (
     field,
     free_text,
@@ -16,7 +18,6 @@ from schemas.checks import (
     optional_codes,
     rating,
     required_codes,
-    split_codes,
     whole_number,
 )
 
@@ -83,44 +84,37 @@ class RawWave(pa.DataFrameModel):
         # Unknown extra columns are a warning, reported apart; they never fail the wave.
         strict = False
 
-    # Cross-field rules. Each names the dependent column in CROSS_FIELD_COLUMNS below; each
-    # passes when a column it needs is missing, which the missing-column rule reports instead.
+    # Cross-field rules, each a predicate of `predicates.ROW_PREDICATES`. Each names the dependent
+    # column in CROSS_FIELD_COLUMNS below; the warehouse skips one whose input column is missing,
+    # which the missing-column rule reports instead.
 
     @pa.dataframe_check(name="q9_skip")
     def _q9_follows_q6(cls, df: pd.DataFrame) -> Series[bool]:
-        installed = df["q6_equipment_installed"] == "yes"
-        not_installed = df["q6_equipment_installed"] == "no"
-        answered = df["q9_introduced_by"].notna()
-        return ~((installed & ~answered) | (not_installed & answered))
+        return holds(df, ROW_PREDICATES["q9_skip"])
 
     @pa.dataframe_check(name="q10_rank_2")
     def _q10_second_follows_first(cls, df: pd.DataFrame) -> Series[bool]:
-        first, second = df["q10_constraint_1"], df["q10_constraint_2"]
-        return second.isna() | (first.notna() & (second != first))
+        return holds(df, ROW_PREDICATES["q10_rank_2"])
 
     @pa.dataframe_check(name="q10_rank_3")
     def _q10_third_follows_second(cls, df: pd.DataFrame) -> Series[bool]:
-        first, second, third = df["q10_constraint_1"], df["q10_constraint_2"], df["q10_constraint_3"]
-        return third.isna() | (second.notna() & (third != first) & (third != second))
+        return holds(df, ROW_PREDICATES["q10_rank_3"])
 
     @pa.dataframe_check(name="q10_other_text")
     def _q10_other_is_specified(cls, df: pd.DataFrame) -> Series[bool]:
-        ranks = df[["q10_constraint_1", "q10_constraint_2", "q10_constraint_3"]]
-        names_other = (ranks == "other").any(axis=1)
-        return ~names_other | _has_text(df["q10_other_text"])
+        return holds(df, ROW_PREDICATES["q10_other_text"])
 
     @pa.dataframe_check(name="q18_other_text")
     def _q18_other_is_specified(cls, df: pd.DataFrame) -> Series[bool]:
-        names_other = split_codes(df["q18_sources"]).map(lambda codes: "other" in codes)
-        return ~names_other.astype(bool) | _has_text(df["q18_other_text"])
+        return holds(df, ROW_PREDICATES["q18_other_text"])
 
     @pa.dataframe_check(name="q19_skip")
     def _q19_follows_q18(cls, df: pd.DataFrame) -> Series[bool]:
-        return _answered_iff_sources_named(df, "q19_partner_importance")
+        return holds(df, ROW_PREDICATES["q19_skip"])
 
     @pa.dataframe_check(name="q20_skip")
     def _q20_follows_q18(cls, df: pd.DataFrame) -> Series[bool]:
-        return _answered_iff_sources_named(df, "q20_initiator")
+        return holds(df, ROW_PREDICATES["q20_skip"])
 
 
 # The column each cross-field rule reports: the dependent one, as the output contract says.
@@ -146,12 +140,3 @@ CROSS_FIELD_INPUTS = {
 CONTRACT_COLUMNS = tuple(RawWave.to_schema().columns)
 REQUIRED_COLUMNS = tuple(c for c in CONTRACT_COLUMNS if c not in codebook.OPTIONAL_COLUMNS)
 
-
-def _has_text(series: pd.Series) -> pd.Series:
-    return series.fillna("").str.strip() != ""
-
-
-def _answered_iff_sources_named(df: pd.DataFrame, column: str) -> pd.Series:
-    named = split_codes(df["q18_sources"]).map(len).astype(int) > 0
-    answered = df[column].notna()
-    return named == answered

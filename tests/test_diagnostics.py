@@ -76,3 +76,22 @@ def test_the_paper_models_and_the_robustness_models_are_declared_as_data():
     assert all(s.covariance == "nonrobust" for s in REPLICATION)
     assert all(s.covariance == "HC3" for s in ROBUSTNESS)
     assert {"dong_ky", "van_phuc", "expt_bn_vnd"} <= set(ROBUSTNESS[0].predictors)
+
+
+def test_closed_forms_match_statsmodels_own_marginal_effects_and_inflation_factors():
+    import statsmodels.api as sm
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    from workflows.diagnostics import average_marginal_effects, variance_inflation_factors
+
+    rng = np.random.default_rng(7)
+    X = sm.add_constant(np.c_[rng.normal(size=400), rng.poisson(3, 400), rng.normal(size=400)])
+    X[:, 3] += 0.6 * X[:, 1]  # some collinearity, so the factors are not all one
+    y = (rng.random(400) < 1 / (1 + np.exp(-(X @ [0.2, 0.8, -0.3, 0.5])))).astype(float)
+    result = sm.Logit(y, X).fit(disp=0)
+    margins = result.get_margeff(at="overall")
+    effects, errors = average_marginal_effects(X, result.params, result.cov_params())
+    np.testing.assert_allclose(effects[1:], margins.margeff, rtol=1e-10)
+    np.testing.assert_allclose(errors[1:], margins.margeff_se, rtol=1e-5)
+    np.testing.assert_allclose(variance_inflation_factors(X[:, 1:]),
+                               [variance_inflation_factor(X, i) for i in (1, 2, 3)], rtol=1e-10)

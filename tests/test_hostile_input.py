@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from tests.conftest import write_wave
 from tests.test_command_line import cli
-from workflows.outputs import write_csv
+from workflows import sql
 from workflows.rendering import TemplateFolderFetcher, render_html
 from workflows.paths import TEMPLATES_DIR
 from workflows.synthetic import generate_wave
@@ -105,19 +105,18 @@ def test_templates_escape_every_value():
     assert "&lt;script&gt;x&lt;/script&gt;{{ 1 + 1 }}" in html and "<script>" not in html
 
 
-def test_free_text_in_exported_csv_cannot_run_as_a_formula(tmp_path):
-    frame = pd.DataFrame({
-        "firm_id": ["BT-1", "BT-2", "BT-3", "BT-4"],
-        "answer": ["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "plain"],
-        "tabbed": ["\tcmd", "\rcmd", "-2+3", "ok"],
-        "amount": [-1.5, 2.0, 3.0, 4.0],
-    })
-    write_csv(tmp_path / "x.csv", frame, id_columns=("firm_id",))
-    back = pd.read_csv(tmp_path / "x.csv", keep_default_na=False)
-    assert back["answer"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1", "'@SUM(A1)", "plain"]
-    assert back["tabbed"].tolist() == ["'\tcmd", "'\rcmd", "'-2+3", "ok"]
-    assert back["amount"].tolist() == [-1.5, 2.0, 3.0, 4.0]
-    assert back["firm_id"].tolist() == ["BT-1", "BT-2", "BT-3", "BT-4"]
+def test_text_in_firm_indices_csv_cannot_run_as_a_formula(tmp_path):
+    hostile = ["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "\tcmd", "\rcmd", "-2+3", "bat_trang"]
+    numbers = {c: [1.5] * len(hostile) for c in ("cluster_code", "envtech", "envexp_vnd", "cp", "emp", "gms",
+                                                 "loan", "expt_vnd", "empl", "years", "turn_kvnd")}
+    firms = pd.DataFrame({"wave": "w", "firm_id": [f"F{i}" for i in range(len(hostile))], "cluster": hostile,
+                          **numbers})
+    with duckdb.connect() as conn:
+        conn.execute("create table firm_indices as select * from firms")
+        sql.copy_to_csv(conn, "out_firm_indices", {"wave": "w"}, tmp_path / "x.csv")
+    back = pd.read_csv(tmp_path / "x.csv", keep_default_na=False, dtype=str)
+    assert back["cluster"].tolist() == ["'" + text for text in hostile[:-1]] + ["bat_trang"]
+    assert back.columns[0] == "firm_id" and back["envexp_vnd"].tolist() == ["1.5"] * len(hostile)
 
 
 @pytest.mark.parametrize("wave", ["../up", "a/b", "", "x" * 33, "_lead", "semi;colon", "new\nline", "ünï"])

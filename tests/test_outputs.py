@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from workflows.outputs import ITEMS_PER_RULE, validation_document, write_json
+from schemas.findings import ITEMS_PER_RULE
+from workflows.outputs import validation_document, write_json
 
 
 def findings(rule: str, n: int, severity: str = "error") -> pd.DataFrame:
@@ -17,11 +18,12 @@ def findings(rule: str, n: int, severity: str = "error") -> pd.DataFrame:
 def test_at_most_1000_items_per_rule_are_listed_but_every_one_is_counted():
     frame = pd.concat([findings("range", ITEMS_PER_RULE + 5), findings("required", 3),
                        findings("outlier", 2, "warning")])
-    document = validation_document("w", frame)
+    counts = frame["rule"].value_counts().to_dict()
+    document = validation_document("w", frame, counts)
     assert document["counts"] == {"outlier": 2, "range": ITEMS_PER_RULE + 5, "required": 3}
     assert len(document["errors"]) == ITEMS_PER_RULE + 3 and len(document["warnings"]) == 2
     assert document["truncated"] is True
-    everything = validation_document("w", frame, all_items=True)
+    everything = validation_document("w", frame, counts, all_items=True)
     assert len(everything["errors"]) == ITEMS_PER_RULE + 8 and everything["truncated"] is False
 
 

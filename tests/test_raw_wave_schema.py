@@ -1,10 +1,14 @@
-"""The pandera model of the raw wave, on small frames: each rule names its rule, column and row."""
+"""The pandera model of the raw wave, on small frames: each rule names its rule, column and row.
+
+The warehouse judges waves by the model compiled to SQL; the last test holds it to pandera.
+"""
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 
-from schemas.findings import validate_rows
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.findings import RULE_OF_CHECK, validate_rows
+from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, RawWave
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -108,3 +112,23 @@ def test_personal_columns_never_appear_in_a_finding(small_wave):
     rows[0].update(respondent_name="MARKER-NAME", respondent_phone="MARKER-PHONE", q1_noise="99")
     messages = " ".join(str(f) for f in validate_rows(frame(rows)))
     assert "MARKER" not in messages
+
+
+def test_pandera_on_a_frame_finds_what_the_warehouse_finds(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(q1_noise="11", employees="4.5", interview_date="2007-02-30")
+    rows[1].update(cluster="hanoi", turnover_kvnd="", q21_partner_locations="abroad abroad")
+    rows[2].update(firm_id=rows[0]["firm_id"], q10_constraint_1="", q10_constraint_2="capital", q10_constraint_3="")
+    rows[3].update(q18_sources="", q18_other_text="", q19_partner_importance="4", q20_initiator="")
+    data = frame(rows)
+    with pytest.raises(pa.errors.SchemaErrors) as raised:
+        RawWave.validate(data, lazy=True)
+    by_pandera = set()
+    for case in raised.value.failure_cases.itertuples():
+        check = str(case.check).split("(")[0]
+        if check in RULE_OF_CHECK:
+            column = CROSS_FIELD_COLUMNS.get(check, case.column)
+            by_pandera.add((RULE_OF_CHECK[check], column, int(case.index)))
+    by_warehouse = set(findings_for(rows))
+    assert by_pandera == by_warehouse
+    assert len(by_warehouse) == 9

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from schemas.findings import WARNING, Finding, validate_rows
+from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict, judge
 from schemas.quality import quality_warnings
 from schemas.raw_wave import CONTRACT_COLUMNS
 from workflows import staging
@@ -131,14 +131,13 @@ def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> list[Finding]
     ]
 
 
-def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: list[Finding]) -> pd.DataFrame:
-    """Copy the accepted records of `wave_upload` into `staging.raw_responses` and return them.
+def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: list[Finding]) -> int:
+    """Copy the accepted records of `wave_upload` into `staging.raw_responses`; return how many.
 
-    The frame is indexed by CSV record number (the header is record 0) and holds the
-    contract's columns that the file has.
+    Each row keeps its CSV record number (the header is record 0) and the contract's columns
+    that the file has.
     """
     positions = {column: raw.header.index(column) for column in raw.contract_columns}
-    quoted_columns = ", ".join(f'"{c}"' for c in raw.contract_columns)
     accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
     rejected = np.array([f.row for f in ragged], dtype=np.int64)
     records = np.setdiff1d(np.arange(1, accepted + len(rejected) + 1), rejected)
@@ -154,13 +153,7 @@ def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged:
         {"wave": wave, "sha": raw.sha256},
     )
     conn.unregister("wave_upload_records")
-    rows = conn.execute(
-        f"select source_row, {quoted_columns} "
-        "from staging.raw_responses where wave = $wave and raw_sha256 = $sha order by source_row",
-        {"wave": wave, "sha": raw.sha256},
-    ).df().set_index("source_row").astype("str")
-    rows.index.name = None
-    return rows
+    return int(accepted)
 
 
 def no_rows_finding() -> Finding:
@@ -217,29 +210,33 @@ def _file_finding(rule: str, message: str) -> Finding:
     return Finding(rule, None, None, None, None, message)
 
 
-def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> tuple[int, list[Finding]]:
+def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
+                  items_per_rule: int | None = ITEMS_PER_RULE) -> tuple[int, Verdict]:
     """Stage the file as the wave's latest attempt and judge it by every rule, in one transaction.
 
-    Returns the number of rows staged and every finding, errors and warnings, in file order.
+    Returns the number of rows staged and the verdict: every rule's count, and its findings
+    (errors and warnings, in file order) up to `items_per_rule` each, all when it is None.
     """
     staging.ensure_tables(conn)
     ragged = read_records(conn, raw) if raw.readable else []
-    findings = list(raw.findings)
+    verdict = Verdict.of(raw.findings)
     n_rows = 0
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
-            rows = stage_rows(conn, raw, wave, ragged)
-            n_rows = len(rows)
-            findings += ragged
+            n_rows = stage_rows(conn, raw, wave, ragged)
+            verdict = verdict + Verdict.of(ragged, items_per_rule)
             if n_rows:
-                findings += validate_rows(rows) + quality_warnings(rows)
+                conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
+                columns = raw.contract_columns
+                verdict = (verdict + judge(conn, "wave_rows", columns, items_per_rule)
+                           + quality_warnings(conn, "wave_rows", columns, items_per_rule))
             elif not ragged:
-                findings.append(no_rows_finding())
-        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, findings)
+                verdict = verdict + Verdict.of([no_rows_finding()])
+        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, verdict)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    return n_rows, findings
+    return n_rows, verdict

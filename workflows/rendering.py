@@ -85,7 +85,8 @@ def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[b
         files = [
             Attachment(file_obj=io.BytesIO(content), name=name, description=description, relationship="Data",
                        created=when, modified=when, url_fetcher=fetcher)
-            for name, (content, description) in (attachments or {}).items()
+            # PDF name trees must list their keys in order.
+            for name, (content, description) in sorted((attachments or {}).items())
         ]
         return document.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files,
                                   finisher=mark_articles_as(SECOND_LANGUAGE))

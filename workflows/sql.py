@@ -41,5 +41,12 @@ def replace_wave_rows(
     return conn.execute(f"select count(*) from {table} where wave = $wave", {"wave": params["wave"]}).fetchall()[0][0]
 
 
+def copy_to_csv(conn: duckdb.DuckDBPyConnection, name: str, params: dict, path, logger=log) -> None:
+    """Write a model's rows to a CSV file with a header, by DuckDB itself (a census-size wave in a second)."""
+    logger.info("writing sql/%s.sql with %s to %s", name, _shown(params), path)
+    target = str(path).replace("'", "''")
+    conn.execute(f"copy ({load_sql(name)}) to '{target}' (format csv, header, delimiter ',', quote '\"')", params)
+
+
 def _shown(params: dict) -> dict:
     return {k: (v if not isinstance(v, (list, tuple)) or len(v) < 12 else f"[{len(v)} values]") for k, v in params.items()}

@@ -10,7 +10,8 @@ import json
 import duckdb
 import pandas as pd
 
-from schemas.findings import Finding
+from schemas.findings import Verdict
+from schemas.predicates import literal
 from schemas.raw_wave import CONTRACT_COLUMNS
 
 _RAW_COLUMNS = ",\n    ".join(f'"{column}" varchar' for column in CONTRACT_COLUMNS)
@@ -42,6 +43,12 @@ create table if not exists staging.validation_findings (
     value varchar,
     message varchar not null
 );
+create table if not exists staging.validation_counts (
+    wave varchar not null,
+    raw_sha256 varchar not null,
+    rule varchar not null,
+    failures bigint not null
+);
 create table if not exists waves (
     wave varchar primary key,
     raw_sha256 varchar not null,
@@ -55,6 +62,8 @@ alter table waves add column if not exists columns json;
 """
 
 FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
+# The tables that hold an attempt's rows and verdict, keyed by (wave, raw_sha256).
+STAGED_TABLES = ("staging.raw_responses", "staging.validation_findings", "staging.validation_counts")
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -63,7 +72,7 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> None:
     """Remove staged rows and findings of the wave, but for its published version."""
-    for table in ("staging.raw_responses", "staging.validation_findings"):
+    for table in STAGED_TABLES:
         conn.execute(
             f"""
             delete from {table}
@@ -77,7 +86,7 @@ def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha25
 
 def record_attempt(
     conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, n_rows: int,
-    columns: list[str], extra_columns: list[str], findings: list[Finding],
+    columns: list[str], extra_columns: list[str], verdict: Verdict,
 ) -> None:
     conn.execute(
         """
@@ -88,7 +97,7 @@ def record_attempt(
          "columns": json.dumps(columns)},
     )
     frame = pd.DataFrame(
-        [{"severity": f.severity, **f.as_record()} for f in findings], columns=FINDING_COLUMNS
+        [{"severity": f.severity, **f.as_record()} for f in verdict.findings], columns=FINDING_COLUMNS
     ).astype({"row": "Int64"})
     conn.register("new_findings", frame)
     conn.execute(
@@ -99,6 +108,18 @@ def record_attempt(
         {"wave": wave, "sha": sha256},
     )
     conn.unregister("new_findings")
+    counts = pd.DataFrame({"rule": list(verdict.counts), "failures": list(verdict.counts.values())},
+                          columns=["rule", "failures"]).astype({"rule": object, "failures": "int64"})
+    conn.register("new_counts", counts)
+    conn.execute("insert into staging.validation_counts select $wave, $sha, rule, failures from new_counts",
+                 {"wave": wave, "sha": sha256})
+    conn.unregister("new_counts")
+
+
+def attempt_rows(wave: str, sha256: str) -> str:
+    """The query of an attempt's staged rows (the wave id and digest are checked identifiers)."""
+    return (f"select * exclude (wave, raw_sha256) from staging.raw_responses "
+            f"where wave = {literal(wave)} and raw_sha256 = {literal(sha256)}")
 
 
 def predecessor(conn: duckdb.DuckDBPyConnection, wave: str) -> str | None:
@@ -131,6 +152,14 @@ def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> pd.D
     ).df()
 
 
+def counts_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[str, int]:
+    """Every rule's full count of failures in the attempt, listed or not."""
+    return dict(conn.execute(
+        "select rule, failures from staging.validation_counts where wave = $wave and raw_sha256 = $sha order by rule",
+        {"wave": wave, "sha": sha256},
+    ).fetchall())
+
+
 def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str) -> None:
     """Register the attempt as the wave's published version and drop the version it replaces."""
     conn.execute(
@@ -142,5 +171,5 @@ def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source
         """,
         {"wave": wave, "sha": sha256, "name": source_name},
     )
-    for table in ("staging.raw_responses", "staging.validation_findings"):
+    for table in STAGED_TABLES:
         conn.execute(f"delete from {table} where wave = $wave and raw_sha256 <> $sha", {"wave": wave, "sha": sha256})

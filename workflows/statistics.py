@@ -80,7 +80,9 @@ def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
                 extra = {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
                 checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
                 if spec.covariance != "nonrobust":
-                    result = sm.GLM(y, X, family=sm.families.Binomial()).fit(cov_type=spec.covariance)
+                    # Started at the logit's estimates, IRLS needs a step or two instead of a dozen.
+                    result = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+                        start_params=result.params, cov_type=spec.covariance)
             else:
                 result = sm.OLS(y, X).fit(cov_type=spec.covariance)
                 converged = True

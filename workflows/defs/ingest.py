@@ -3,7 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from schemas.findings import ERROR, WARNING
+from schemas.findings import ITEMS_PER_RULE
+from schemas.rules import BLOCKING_RULES
 from workflows import outputs, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -25,15 +26,17 @@ def raw_wave(
     wave = context.partition_key
     raw = inspect_file(wave_files.source_of(wave))
     with warehouse.get_connection() as conn:
-        n_rows, findings = stage_attempt(conn, raw, wave)
+        n_rows, verdict = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
         stored = staging.findings_of(conn, wave, raw.sha256)
     folder = wave_files.attempt_dir(wave)
-    for name, text in outputs.validation_files(wave, raw.path.name, raw.sha256, stored, wave_files.all_errors).items():
+    files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, verdict.counts, wave_files.all_errors)
+    for name, text in files.items():
         outputs.write_file(folder / name, text)
     target = folder / "validation.json"
-    errors = sum(f.severity == ERROR for f in findings)
+    errors = sum(n for rule, n in verdict.counts.items() if rule in BLOCKING_RULES)
+    warnings = sum(verdict.counts.values()) - errors
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
-                     wave, n_rows, errors, len(findings) - errors, target)
+                     wave, n_rows, errors, warnings, target)
     return dg.MaterializeResult(
         metadata={
             "raw_sha256": raw.sha256,
@@ -41,7 +44,7 @@ def raw_wave(
             "dagster/row_count": n_rows,
             "columns": len(raw.header),
             "errors": errors,
-            "warnings": sum(f.severity == WARNING for f in findings),
+            "warnings": warnings,
             "validation_json": dg.MetadataValue.path(str(target)),
             "validation_report": dg.MetadataValue.path(str(target.with_suffix(".html"))),
         },

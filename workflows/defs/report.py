@@ -10,10 +10,12 @@ from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
+from workflows.intake import file_sha256
 from workflows.rendering import render_html, render_pdf
 
-# Above this many firms the report names firm_indices.csv by its sha256 instead of carrying it.
-ATTACH_FIRM_INDICES_UP_TO = 100_000
+# Above this many firms the report names firm_indices.csv by its sha256 instead of carrying it,
+# so that the PDF's size stays the same however large the wave.
+ATTACH_FIRM_INDICES_UP_TO = 10_000
 ATTACHMENT_DESCRIPTIONS = {
     "firm_indices.csv": "One row per firm: the paper's variables and indices (shared/spec/outputs.md).",
     "results.json": "Every figure of the report, unrounded.",
@@ -59,45 +61,49 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
     code_version=code_version("reports/templates/**/*", "workflows/narrative.py", "workflows/rendering.py", "workflows/figures.py",
-                              "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql"),
+                              "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql",
+                              "sql/out_firm_indices.sql"),
 )
 def wave_report(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles
 ) -> dg.MaterializeResult:
     """The bilingual PDF report with `results.json`, `firm_indices.csv` and `validation.json` beside it."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
-        document = json.loads(conn.execute(
-            "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
-        firms = conn.execute("select * from firm_indices where wave = $wave", {"wave": wave}).df()
-        register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
-        findings = staging.findings_of(conn, wave, register["raw_sha256"])
-        other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
-        comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
-        changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
-        facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
-    # The report's date is the wave's median interview day: the same inputs give the same bytes.
-    interviewed = register["median_interview_date"]
-    files = {
-        "firm_indices.csv": outputs.firm_indices_csv(firms),
-        "results.json": outputs.json_text(document),
-        **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings,
-                                   wave_files.all_errors),
-    }
-    attached = {name: (text.encode("utf-8"), ATTACHMENT_DESCRIPTIONS[name]) for name, text in files.items()
-                if name in ATTACHMENT_DESCRIPTIONS
-                and not (name == "firm_indices.csv" and len(firms) > ATTACH_FIRM_INDICES_UP_TO)}
-    file_hashes = {name: outputs.sha256_of(text.encode("utf-8")) for name, text in files.items()
-                   if name in ATTACHMENT_DESCRIPTIONS}
-    html = render_html("report.html.j2", **report_context(
-        document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
-        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
-        | {"attached": sorted(attached), "file_hashes": file_hashes})
-    pdf = render_pdf(html, int(interviewed.timestamp()), attached)
     target = wave_files.published_dir(wave)
-    for name, text in files.items():
-        outputs.write_file(target / name, text)
-    outputs.write_file(target / "report.pdf", pdf)
+    indices_file = outputs.temporary_beside(target / "firm_indices.csv")
+    try:
+        with warehouse.get_connection() as conn:
+            document = json.loads(conn.execute(
+                "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
+            register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
+            findings = staging.findings_of(conn, wave, register["raw_sha256"])
+            counts = staging.counts_of(conn, wave, register["raw_sha256"])
+            other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
+            comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
+            changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
+            facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
+            sql.copy_to_csv(conn, "out_firm_indices", {"wave": wave}, indices_file, context.log)
+        # The report's date is the wave's median interview day: the same inputs give the same bytes.
+        interviewed = register["median_interview_date"]
+        texts = {
+            "results.json": outputs.json_text(document),
+            **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings, counts,
+                                       wave_files.all_errors),
+        }
+        contents = {name: texts[name].encode("utf-8") for name in ("results.json", "validation.json")}
+        if int(register["n_firms"]) <= ATTACH_FIRM_INDICES_UP_TO:
+            contents["firm_indices.csv"] = indices_file.read_bytes()
+        attached = {name: (content, ATTACHMENT_DESCRIPTIONS[name]) for name, content in contents.items()}
+        file_hashes = {name: outputs.sha256_of(content) for name, content in contents.items()}
+        file_hashes["firm_indices.csv"] = file_sha256(indices_file)
+        html = render_html("report.html.j2", **report_context(
+            document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
+            json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
+            | {"attached": sorted(attached), "file_hashes": file_hashes})
+        pdf = render_pdf(html, int(interviewed.timestamp()), attached)
+        outputs.publish(target, texts | {"report.pdf": pdf}, {"firm_indices.csv": indices_file})
+    finally:
+        indices_file.unlink(missing_ok=True)
     context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
     return dg.MaterializeResult(
         metadata={

@@ -18,34 +18,36 @@ from workflows.versions import code_version
 SAMPLE_ROWS = 10
 
 
-def rule_group_check(group: RuleGroup) -> dg.AssetChecksDefinition:
-    """One check per rule group: passes when the wave's latest attempt breaks none of its rules."""
-
-    @dg.asset_check(
-        asset=raw_wave,
-        name=group.name,
-        description=group.description,
-        blocking=group.severity == ERROR,
-        partitions_def=wave_partitions,
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        with warehouse.get_connection() as conn:
-            return rule_group_result(group, conn, context.partition_key)
-
-    return _check
+@dg.multi_asset_check(
+    name="contract_rules",
+    specs=[
+        dg.AssetCheckSpec(group.name, asset=raw_wave, description=group.description,
+                          blocking=group.severity == ERROR, partitions_def=wave_partitions)
+        for group in RULE_GROUPS
+    ],
+    description="Every rule group of the input contract, judged on the wave's latest attempt.",
+)
+def contract_rules(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+    """One check per rule group, in one step: each passes when the attempt breaks none of its rules."""
+    with warehouse.get_connection() as conn:
+        for group in RULE_GROUPS:
+            yield rule_group_result(group, conn, context.partition_key)
 
 
 def rule_group_result(group: RuleGroup, conn, wave: str) -> dg.AssetCheckResult:
     """The group's verdict on the wave's latest attempt, with counts and a sample of failing rows."""
     attempt = staging.latest_attempt(conn, wave)
     findings = staging.findings_of(conn, wave, attempt["raw_sha256"]) if attempt else pd.DataFrame(columns=["rule"])
+    counts = staging.counts_of(conn, wave, attempt["raw_sha256"]) if attempt else {}
     mine = findings[findings["rule"].isin(group.rules)]
-    counts = mine["rule"].value_counts().to_dict()
+    failures = sum(counts.get(rule, 0) for rule in group.rules)
     return dg.AssetCheckResult(
-        passed=mine.empty,
+        asset_key=raw_wave.key,
+        check_name=group.name,
+        passed=failures == 0,
         severity=dg.AssetCheckSeverity.ERROR if group.severity == ERROR else dg.AssetCheckSeverity.WARN,
         metadata={
-            "failures": len(mine),
+            "failures": failures,
             "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
             "sample": dg.MetadataValue.md(_sample_table(mine)),
             "raw_sha256": attempt["raw_sha256"] if attempt else "",
@@ -58,9 +60,6 @@ def _sample_table(findings: pd.DataFrame) -> str:
         return "No failures."
     sample = findings.head(SAMPLE_ROWS)[["row", "firm_id", "column", "value", "message"]]
     return sample.astype(object).where(sample.notna(), "").to_markdown(index=False)
-
-
-rule_checks = [rule_group_check(group) for group in RULE_GROUPS]
 
 
 @dg.asset(
