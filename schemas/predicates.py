@@ -15,6 +15,7 @@ IDENTIFIER_PATTERN = codebook.IDENTIFIER
 INTEGER_PATTERN = r"[+-]?[0-9]+"
 NUMBER_PATTERN = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+WHITESPACE = r"'\s+'"
 # The record number of a row: the staged table's own column, added to a frame by `holds`.
 ORDER_COLUMN = "source_row"
 
@@ -47,6 +48,27 @@ def code_list(cell: str) -> str:
     return f"list_filter(regexp_split_to_array(coalesce({cell}, ''), '\\s+'), lambda code: code <> '')"
 
 
+def _codes_pattern(codes, most: int) -> str:
+    """Whitespace, then 0 to `most` known codes separated by whitespace."""
+    code = "(" + "|".join(codes) + ")"
+    return rf"\s*({code}(\s+{code}){{0,{most - 1}}})?\s*"
+
+
+def no_code_twice(cell: str) -> str:
+    """No code of a multi-select cell repeats; cells written with single spaces take the fast path."""
+    def distinct(codes: str) -> str:
+        return f"len(list_distinct({codes})) = len({codes})"
+
+    return (f"case when regexp_full_match({cell}, '[a-z_]+( [a-z_]+)*') "
+            f"then {distinct(f'string_split({cell}, chr(32))')} "
+            f"else {distinct(f'string_split_regex(trim({cell}, chr(32) || chr(9) || chr(10) || chr(13)), {WHITESPACE})')} end")
+
+
+def names_code(cell: str, code: str) -> str:
+    """The multi-select cell names the code."""
+    return f"coalesce(regexp_matches({cell}, '(^|\\s){code}(\\s|$)'), false)"
+
+
 def has_text(cell: str) -> str:
     return f"coalesce(regexp_matches({cell}, '\\S'), false)"
 
@@ -63,9 +85,8 @@ CELL_PREDICATES = {
     "is_number": lambda cell: f"({cell} is null or regexp_full_match({cell}, '{NUMBER_PATTERN}'))",
     # An unparsable cell is the `integer` or `number` rule's business, not the range's.
     "within_bounds": lambda cell, low, high: (
-        f"coalesce({number_of(cell)} >= {low}"
-        + (f" and {number_of(cell)} <= {high}" if high is not None else "")
-        + ", true)"
+        f"coalesce({number_of(cell)} between {low} and {high}, true)" if high is not None
+        else f"coalesce({number_of(cell)} >= {low}, true)"
     ),
     "is_iso_date": lambda cell: f"({cell} is null or {date_of(cell)} is not null)",
     "allowed_codes": lambda cell, codes: f"({cell} is null or list_contains({_codes(codes)}, {cell}))",
@@ -74,16 +95,16 @@ CELL_PREDICATES = {
     "unique_firm_id": lambda cell: (
         f"({cell} is null or row_number() over (partition by {cell} order by {ORDER_COLUMN}) = 1)"
     ),
+    # Known codes, at most `most` of them, by one regular expression; then no code twice.
     "multi_select": lambda cell, codes, most: (
-        f"({cell} is null or (len({code_list(cell)}) <= {most} "
-        f"and len(list_distinct({code_list(cell)})) = len({code_list(cell)}) "
-        f"and list_has_all({_codes(codes)}, {code_list(cell)})))"
+        f"({cell} is null or (regexp_full_match({cell}, '{_codes_pattern(codes, most)}') "
+        f"and {no_code_twice(cell)}))"
     ),
 }
 
 _q = quoted
 _RANKS = [_q(f"q10_constraint_{rank}") for rank in (1, 2, 3)]
-_SOURCES_NAMED = f"(len({code_list(_q('q18_sources'))}) > 0)"
+_SOURCES_NAMED = has_text(_q("q18_sources"))
 
 # The rules that tie cells together, by check name.
 ROW_PREDICATES = {
@@ -100,7 +121,7 @@ ROW_PREDICATES = {
         f"(not ({' or '.join(is_value(rank, 'other') for rank in _RANKS)}) or {has_text(_q('q10_other_text'))})"
     ),
     "q18_other_text": (
-        f"(not list_contains({code_list(_q('q18_sources'))}, 'other') or {has_text(_q('q18_other_text'))})"
+        f"(not {names_code(_q('q18_sources'), 'other')} or {has_text(_q('q18_other_text'))})"
     ),
     "q19_skip": f"({_SOURCES_NAMED} = ({_q('q19_partner_importance')} is not null))",
     "q20_skip": f"({_SOURCES_NAMED} = ({_q('q20_initiator')} is not null))",

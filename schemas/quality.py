@@ -129,17 +129,27 @@ def _duplicate_query(relation: str, present: set[str]) -> str | None:
     answers = [quoted(c) for c in CONTRACT_COLUMNS if c in present and c not in NOT_ANSWERS]
     if not answers or "firm_id" not in present:
         return None
-    partition = ", ".join(f"coalesce({column}, '')" for column in answers)
+    # One 64-bit hash per row of answers finds the candidates; the answers are then compared
+    # in full with the first row of the same hash, so a collision reports nothing false.
+    same = " and ".join(f"this.{column} is not distinct from first.{column}" for column in answers)
     return f"""
-        with answers as (
-            select {ORDER_COLUMN} as record, firm_id,
-                   row_number() over same_answers as occurrence,
-                   first_value({ORDER_COLUMN}) over same_answers as first_record,
-                   first_value(firm_id) over same_answers as first_firm_id
-            from {relation}
-            window same_answers as (partition by {partition} order by {ORDER_COLUMN})
+        with keyed as (
+            select {ORDER_COLUMN} as record, hash({", ".join(answers)}) as answers_hash from {relation}
+        ),
+        repeated as (
+            select answers_hash, min(record) as first_record from keyed
+            group by answers_hash having count(*) > 1
+        ),
+        candidates as (
+            select keyed.record, repeated.first_record
+            from keyed join repeated using (answers_hash)
+            where keyed.record > repeated.first_record
         )
-        select record, firm_id, first_record, first_firm_id from answers where occurrence > 1
+        select candidates.record, this.firm_id, candidates.first_record, first.firm_id as first_firm_id
+        from candidates
+        join {relation} as this on this.{ORDER_COLUMN} = candidates.record
+        join {relation} as first on first.{ORDER_COLUMN} = candidates.first_record
+        where {same}
     """
 
 

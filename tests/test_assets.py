@@ -10,7 +10,7 @@ from tests.conftest import write_wave
 from workflows.defs.ingest import raw_wave
 from workflows.defs.resources import WaveFiles, warehouse_resource
 from schemas.rules import RULE_GROUPS
-from workflows.defs.validation import rule_group_result
+from workflows.defs.validation import latest_verdict, rule_group_result
 
 
 @pytest.fixture
@@ -53,7 +53,8 @@ def test_each_rule_group_check_reports_its_own_failures(resources, instance, iso
     write_wave(isolated_project / "raw" / "w1.csv", rows)
     stage(resources, instance)
     with resources["warehouse"].get_connection() as conn:
-        results = {group.name: rule_group_result(group, conn, "w1") for group in RULE_GROUPS}
+        verdict = latest_verdict(conn, "w1")
+    results = {group.name: rule_group_result(group, *verdict) for group in RULE_GROUPS}
     outcomes = {name: (result.passed, result.metadata["failures"].value) for name, result in results.items()}
     assert outcomes["answers_in_range"] == (False, 1)
     assert outcomes["firm_ids_unique"] == (False, 1)

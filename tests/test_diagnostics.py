@@ -95,3 +95,14 @@ def test_closed_forms_match_statsmodels_own_marginal_effects_and_inflation_facto
     np.testing.assert_allclose(errors[1:], margins.margeff_se, rtol=1e-5)
     np.testing.assert_allclose(variance_inflation_factors(X[:, 1:]),
                                [variance_inflation_factor(X, i) for i in (1, 2, 3)], rtol=1e-10)
+
+
+def test_the_null_log_likelihood_in_closed_form_is_the_one_statsmodels_searches_for():
+    import statsmodels.api as sm
+
+    from workflows.diagnostics import null_log_likelihood
+
+    rng = np.random.default_rng(3)
+    X = sm.add_constant(rng.normal(size=(300, 2)))
+    y = (rng.random(300) < 0.3).astype(float)
+    assert null_log_likelihood(y) == pytest.approx(sm.Logit(y, X).fit(disp=0).llnull, rel=1e-8)

@@ -132,3 +132,15 @@ def test_pandera_on_a_frame_finds_what_the_warehouse_finds(small_wave):
     by_warehouse = set(findings_for(rows))
     assert by_pandera == by_warehouse
     assert len(by_warehouse) == 9
+
+
+@pytest.mark.parametrize(
+    ("cell", "valid"),
+    [("buyers government", True), ("buyers  government", True), (" buyers\tgovernment ", True),
+     ("government buyers suppliers", True), ("buyers buyers", False), ("buyers\tbuyers", False),
+     ("buyers,government", False), ("Buyers", False)],
+)
+def test_multi_select_cells_take_any_whitespace_between_codes_but_never_a_code_twice(small_wave, cell, valid):
+    rows = [dict(r) for r in small_wave]
+    rows[0].update(q18_sources=cell, q18_other_text="", q19_partner_importance="6", q20_initiator="both")
+    assert findings_for(rows) == ([] if valid else [("multi_select", "q18_sources", 1)])

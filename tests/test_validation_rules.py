@@ -18,8 +18,8 @@ ROWS = generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=21)
 
 def judge(path: Path) -> list[tuple]:
     with duckdb.connect() as conn:
-        _, verdict = stage_attempt(conn, inspect_file(path), "w")
-    return [(f.rule, f.column, f.row, f.severity) for f in verdict.findings]
+        attempt = stage_attempt(conn, inspect_file(path), "w")
+    return [(f.rule, f.column, f.row, f.severity) for f in attempt.verdict.findings]
 
 
 def edited(tmp_path, edit) -> Path:

@@ -4,7 +4,7 @@ fit, marginal effects, information criteria, collinearity and the shape of the r
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.stats.stattools import jarque_bera
 from scipy import optimize, stats
 
 # Peduzzi et al. (1996): below ten events per variable, logit estimates are biased and unstable.
@@ -86,6 +86,14 @@ def firth_logit(X: np.ndarray, y: np.ndarray, max_iterations: int = 100, toleran
             "llf": loglik, "penalised_llf": float(value), "converged": converged}
 
 
+def null_log_likelihood(y: np.ndarray) -> float:
+    """The log-likelihood of the constant-only logit, whose fitted probability is the share of ones."""
+    share = y.mean()
+    if share in (0.0, 1.0):
+        return 0.0
+    return float(len(y) * (share * np.log(share) + (1 - share) * np.log(1 - share)))
+
+
 def events_per_variable(y: np.ndarray, predictors: int) -> float:
     return float(min(y.sum(), len(y) - y.sum()) / max(predictors, 1))
 
@@ -128,7 +136,7 @@ def variance_inflation_factors(predictors: np.ndarray) -> np.ndarray:
 
 def ols_diagnostics(result, X: pd.DataFrame) -> dict:
     """AIC, BIC, the overall F test, variance inflation factors and a normality test of the residuals."""
-    jb_statistic, jb_pvalue, _, _ = sm.stats.jarque_bera(result.resid)
+    jb_statistic, jb_pvalue, _, _ = jarque_bera(result.resid)
     predictors = [column for column in X.columns if column != "const"]
     vifs = dict(zip(predictors, map(float, variance_inflation_factors(X[predictors].to_numpy(dtype=float)))))
     return {

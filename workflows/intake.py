@@ -9,6 +9,7 @@ import codecs
 import csv
 import hashlib
 import io
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,10 +140,22 @@ def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged:
     """
     positions = {column: raw.header.index(column) for column in raw.contract_columns}
     accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
+    selected = ", ".join(f'upload.c{positions[c]} as "{c}"' for c in raw.contract_columns)
+    params = {"wave": wave, "sha": raw.sha256}
+    if not ragged:
+        # Every record was accepted: the n-th row read is record n.
+        conn.execute(
+            f"""
+            insert into staging.raw_responses by name
+            select $wave as wave, $sha as raw_sha256, upload.rowid + 1 as source_row, {selected}
+            from wave_upload as upload
+            """,
+            params,
+        )
+        return int(accepted)
     rejected = np.array([f.row for f in ragged], dtype=np.int64)
     records = np.setdiff1d(np.arange(1, accepted + len(rejected) + 1), rejected)
     conn.register("wave_upload_records", pd.DataFrame({"upload_row": np.arange(accepted), "record": records}))
-    selected = ", ".join(f'upload.c{positions[c]} as "{c}"' for c in raw.contract_columns)
     conn.execute(
         f"""
         insert into staging.raw_responses by name
@@ -150,7 +163,7 @@ def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged:
         from (select rowid as upload_row, * from wave_upload) as upload
         join wave_upload_records as records using (upload_row)
         """,
-        {"wave": wave, "sha": raw.sha256},
+        params,
     )
     conn.unregister("wave_upload_records")
     return int(accepted)
@@ -210,17 +223,28 @@ def _file_finding(rule: str, message: str) -> Finding:
     return Finding(rule, None, None, None, None, message)
 
 
+@dataclass
+class StagedAttempt:
+    """What staging a file gave: its rows, the verdict on them, and the seconds each half took."""
+
+    n_rows: int
+    verdict: Verdict
+    staging_seconds: float
+    judging_seconds: float
+
+
 def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
-                  items_per_rule: int | None = ITEMS_PER_RULE) -> tuple[int, Verdict]:
+                  items_per_rule: int | None = ITEMS_PER_RULE) -> StagedAttempt:
     """Stage the file as the wave's latest attempt and judge it by every rule, in one transaction.
 
-    Returns the number of rows staged and the verdict: every rule's count, and its findings
-    (errors and warnings, in file order) up to `items_per_rule` each, all when it is None.
+    The verdict holds every rule's count, and its findings (errors and warnings, in file
+    order) up to `items_per_rule` each, all when it is None.
     """
+    started = time.perf_counter()
     staging.ensure_tables(conn)
     ragged = read_records(conn, raw) if raw.readable else []
     verdict = Verdict.of(raw.findings)
-    n_rows = 0
+    n_rows, judging_seconds = 0, 0.0
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
@@ -228,10 +252,12 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
             n_rows = stage_rows(conn, raw, wave, ragged)
             verdict = verdict + Verdict.of(ragged, items_per_rule)
             if n_rows:
+                judging = time.perf_counter()
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
                 columns = raw.contract_columns
                 verdict = (verdict + judge(conn, "wave_rows", columns, items_per_rule)
                            + quality_warnings(conn, "wave_rows", columns, items_per_rule))
+                judging_seconds = time.perf_counter() - judging
             elif not ragged:
                 verdict = verdict + Verdict.of([no_rows_finding()])
         staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, verdict)
@@ -239,4 +265,5 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     except BaseException:
         conn.rollback()
         raise
-    return n_rows, verdict
+    total = time.perf_counter() - started
+    return StagedAttempt(n_rows, verdict, total - judging_seconds, judging_seconds)

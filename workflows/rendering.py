@@ -9,6 +9,7 @@ import io
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -70,7 +71,12 @@ def render_html(template: str, **context) -> str:
     return environment().get_template(template).render(**context)
 
 
-def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[bytes, str]] | None = None) -> bytes:
+class RenderedPdf(NamedTuple):
+    pdf: bytes
+    pages: int
+
+
+def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[bytes, str]] | None = None) -> RenderedPdf:
     """A tagged PDF/A-3b carrying the given files; the same HTML, date and files give the same bytes.
 
     `attachments` maps a file name to its bytes and description; each is attached as the
@@ -88,8 +94,10 @@ def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[b
             # PDF name trees must list their keys in order.
             for name, (content, description) in sorted((attachments or {}).items())
         ]
-        return document.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files,
-                                  finisher=mark_articles_as(SECOND_LANGUAGE))
+        laid_out = document.render(pdf_variant="pdf/a-3b", pdf_tags=True)
+        pdf = laid_out.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files,
+                                 finisher=mark_articles_as(SECOND_LANGUAGE))
+        return RenderedPdf(pdf, len(laid_out.pages))
     finally:
         if previous is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from workflows import diagnostics
 
@@ -33,11 +37,11 @@ class ModelSpec:
         return ("const", *self.predictors)
 
 
-# Predictors computed from the firm indices, by name.
+# Predictors computed from one column of the firm indices, by name: (that column, how).
 DERIVED = {
-    "expt_bn_vnd": lambda firms: firms["expt_vnd"] / 1e9,
-    "dong_ky": lambda firms: (firms["cluster"] == "dong_ky").astype(float),
-    "van_phuc": lambda firms: (firms["cluster"] == "van_phuc").astype(float),
+    "expt_bn_vnd": ("expt_vnd", lambda exports: exports / 1e9),
+    "dong_ky": ("cluster", lambda cluster: (cluster == "dong_ky").astype(float)),
+    "van_phuc": ("cluster", lambda cluster: (cluster == "van_phuc").astype(float)),
 }
 
 
@@ -56,9 +60,20 @@ ROBUSTNESS = (
 )
 
 
+# The firm indices the specifications read: outcomes, predictors, and the cluster behind the dummies.
+COLUMNS_USED = tuple(dict.fromkeys(
+    column
+    for spec in REPLICATION + ROBUSTNESS
+    for column in (spec.outcome, *(DERIVED[p][0] if p in DERIVED else p for p in spec.predictors))
+))
+
+
 def design(spec: ModelSpec, firms: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    columns = {name: DERIVED[name](firms) if name in DERIVED else firms[name] for name in spec.predictors}
-    X = sm.add_constant(pd.DataFrame(columns).astype(float), has_constant="add")
+    columns = {}
+    for name in spec.predictors:
+        source, derive = DERIVED.get(name, (name, None))
+        columns[name] = firms[source] if derive is None else derive(firms[source])
+    X = add_constant(pd.DataFrame(columns).astype(float), has_constant="add")
     return firms[spec.outcome].astype(float), X
 
 
@@ -73,7 +88,9 @@ def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
         warnings.simplefilter("always")
         try:
             if spec.family == "logit":
-                result = sm.Logit(y, X).fit(disp=0, maxiter=200)
+                result = Logit(y, X).fit(disp=0, maxiter=200)
+                # The constant-only model has a closed form; statsmodels would search for it.
+                result.set_null_options(llnull=diagnostics.null_log_likelihood(y.to_numpy()))
                 if diagnostics.fit_looks_separated(result, X):
                     separated = diagnostics.separation(X.to_numpy(), y.to_numpy())
                 converged = bool(result.mle_retvals.get("converged", False)) and separated == "none"
@@ -81,10 +98,10 @@ def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
                 checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
                 if spec.covariance != "nonrobust":
                     # Started at the logit's estimates, IRLS needs a step or two instead of a dozen.
-                    result = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+                    result = GLM(y, X, family=Binomial()).fit(
                         start_params=result.params, cov_type=spec.covariance)
             else:
-                result = sm.OLS(y, X).fit(cov_type=spec.covariance)
+                result = OLS(y, X).fit(cov_type=spec.covariance)
                 converged = True
                 extra = {"rsquared": float(result.rsquared), "rsquared_adj": float(result.rsquared_adj)}
                 checks = diagnostics.ols_diagnostics(result, X)

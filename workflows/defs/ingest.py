@@ -26,27 +26,29 @@ def raw_wave(
     wave = context.partition_key
     raw = inspect_file(wave_files.source_of(wave))
     with warehouse.get_connection() as conn:
-        n_rows, verdict = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
+        attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
         stored = staging.findings_of(conn, wave, raw.sha256)
     folder = wave_files.attempt_dir(wave)
-    files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, verdict.counts, wave_files.all_errors)
+    files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, attempt.verdict.counts, wave_files.all_errors)
     for name, text in files.items():
         outputs.write_file(folder / name, text)
     target = folder / "validation.json"
-    errors = sum(n for rule, n in verdict.counts.items() if rule in BLOCKING_RULES)
-    warnings = sum(verdict.counts.values()) - errors
+    errors = sum(n for rule, n in attempt.verdict.counts.items() if rule in BLOCKING_RULES)
+    warnings = sum(attempt.verdict.counts.values()) - errors
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
-                     wave, n_rows, errors, warnings, target)
+                     wave, attempt.n_rows, errors, warnings, target)
     return dg.MaterializeResult(
         metadata={
             "raw_sha256": raw.sha256,
             "source_file": raw.path.name,
-            "dagster/row_count": n_rows,
+            "dagster/row_count": attempt.n_rows,
             "columns": len(raw.header),
             "errors": errors,
             "warnings": warnings,
             "validation_json": dg.MetadataValue.path(str(target)),
             "validation_report": dg.MetadataValue.path(str(target.with_suffix(".html"))),
+            "seconds_staging": round(attempt.staging_seconds, 3),
+            "seconds_judging": round(attempt.judging_seconds, 3),
         },
         data_version=dg.DataVersion(raw.sha256),
     )

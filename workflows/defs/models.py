@@ -24,7 +24,10 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResour
     """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""
     wave = context.partition_key
     with warehouse.get_connection() as conn:
-        firms = conn.execute("select * from firm_indices where wave = $wave order by firm_id", {"wave": wave}).df()
+        # Only the models' columns, in firm order so that the same wave gives the same digits.
+        columns = ", ".join(statistics.COLUMNS_USED)
+        firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
+                             {"wave": wave}).df()
         fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION + statistics.ROBUSTNESS}
         conn.begin()
         conn.execute(MODEL_FITS_DDL)

@@ -100,7 +100,7 @@ def wave_report(
             document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
             json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
             | {"attached": sorted(attached), "file_hashes": file_hashes})
-        pdf = render_pdf(html, int(interviewed.timestamp()), attached)
+        pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
         outputs.publish(target, texts | {"report.pdf": pdf}, {"firm_indices.csv": indices_file})
     finally:
         indices_file.unlink(missing_ok=True)
@@ -109,7 +109,7 @@ def wave_report(
         metadata={
             "report_pdf": dg.MetadataValue.path(str(target / "report.pdf")),
             "report_sha256": outputs.sha256_of(pdf),
-            "pages": pdf.count(b"/Type /Page\n") or None,
+            "pages": pages,
             "raw_sha256": document["raw_sha256"],
         }
     )

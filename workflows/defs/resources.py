@@ -4,7 +4,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from workflows import settings
 from workflows.locking import warehouse_lock
@@ -48,11 +50,31 @@ class Warehouse(DuckDBResource):
     """
 
     lock_wait_seconds: float = 120.0
+    _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
-        with warehouse_lock(Path(self.database), self.lock_wait_seconds):
-            yield self
+        # One database handle for the whole run: opening and checkpointing the file at every
+        # step would cost more than most steps on a small wave.
+        with warehouse_lock(Path(self.database), self.lock_wait_seconds), super().get_connection() as conn:
+            self._run_connection = conn
+            try:
+                yield self
+            finally:
+                self._run_connection = None
+
+    @contextmanager
+    def get_connection(self):
+        """A connection of its own (temporary tables and transactions are not shared) to the run's database."""
+        if self._run_connection is None:
+            with super().get_connection() as conn:
+                yield conn
+            return
+        cursor = self._run_connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 def warehouse_resource(database: str | dg.EnvVar) -> Warehouse:

@@ -30,15 +30,22 @@ SAMPLE_ROWS = 10
 def contract_rules(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     """One check per rule group, in one step: each passes when the attempt breaks none of its rules."""
     with warehouse.get_connection() as conn:
-        for group in RULE_GROUPS:
-            yield rule_group_result(group, conn, context.partition_key)
+        verdict = latest_verdict(conn, context.partition_key)
+    for group in RULE_GROUPS:
+        yield rule_group_result(group, *verdict)
 
 
-def rule_group_result(group: RuleGroup, conn, wave: str) -> dg.AssetCheckResult:
-    """The group's verdict on the wave's latest attempt, with counts and a sample of failing rows."""
+def latest_verdict(conn, wave: str) -> tuple[str, pd.DataFrame, dict[str, int]]:
+    """The wave's latest attempt: its file's sha256, its listed findings and every rule's count."""
     attempt = staging.latest_attempt(conn, wave)
-    findings = staging.findings_of(conn, wave, attempt["raw_sha256"]) if attempt else pd.DataFrame(columns=["rule"])
-    counts = staging.counts_of(conn, wave, attempt["raw_sha256"]) if attempt else {}
+    if attempt is None:
+        return "", pd.DataFrame(columns=["rule"]), {}
+    sha256 = attempt["raw_sha256"]
+    return sha256, staging.findings_of(conn, wave, sha256), staging.counts_of(conn, wave, sha256)
+
+
+def rule_group_result(group: RuleGroup, sha256: str, findings: pd.DataFrame, counts: dict[str, int]) -> dg.AssetCheckResult:
+    """The group's verdict on the attempt, with counts and a sample of failing rows."""
     mine = findings[findings["rule"].isin(group.rules)]
     failures = sum(counts.get(rule, 0) for rule in group.rules)
     return dg.AssetCheckResult(
@@ -50,7 +57,7 @@ def rule_group_result(group: RuleGroup, conn, wave: str) -> dg.AssetCheckResult:
             "failures": failures,
             "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
             "sample": dg.MetadataValue.md(_sample_table(mine)),
-            "raw_sha256": attempt["raw_sha256"] if attempt else "",
+            "raw_sha256": sha256,
         },
     )
 
