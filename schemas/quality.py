@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas import codebook
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
-from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
+from schemas.predicates import ORDER_COLUMN, date_of, literal, quoted
 from schemas.raw_wave import CONTRACT_COLUMNS
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
@@ -40,7 +40,7 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
     firm_id = quoted("firm_id") if "firm_id" in present else "null"
     verdict = Verdict()
     for rule, query, sentence in (
-        ("outlier", _outlier_query(relation, present, firm_id), _outlier_finding),
+        ("outlier", _outlier_query(relation, present), _outlier_finding),
         ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
         ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
         ("q4_without_q3", _q4_without_q3_query(relation, present, firm_id), _q4_without_q3_finding),
@@ -57,37 +57,42 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
     return verdict
 
 
-def _outlier_query(relation: str, present: set[str], firm_id: str) -> str | None:
+def _outlier_query(relation: str, present: set[str]) -> str | None:
     if "cluster" not in present:
         return None
-    amounts = {column: number_of(quoted(column)) for column in OUTLIER_COLUMNS if column in present}
+    # Any number will do here: a cell the rules reject fails the wave anyway.
+    amounts = {column: f"try_cast({quoted(column)} as double)" for column in OUTLIER_COLUMNS if column in present}
     if {"turnover_kvnd", "employees"} <= present:
         amounts[PER_EMPLOYEE] = (f"{amounts['turnover_kvnd']} / "
                                  f"case when {amounts['employees']} > 0 then {amounts['employees']} end")
+    if not amounts:
+        return None
     measures = []
     for measure, amount in amounts.items():
         if measure in POSITIVE_ONLY:
             amount = f"case when {amount} > 0 then {amount} end"
-        reported = "turnover_kvnd" if measure == PER_EMPLOYEE else measure
-        measures.append(
-            f"select {ORDER_COLUMN} as record, {firm_id} as firm_id, cluster, {literal(measure)} as measure, "
-            f"{literal(reported)} as reported, {quoted(reported)} as value, {amount} as amount "
-            f"from {relation} where cluster is not null"
-        )
-    if not measures:
-        return None
+        measures.append(f"select {ORDER_COLUMN} as record, cluster, {literal(measure)} as measure, {amount} as amount "
+                        f"from {relation} where cluster is not null")
+    reported = {measure: "turnover_kvnd" if measure == PER_EMPLOYEE else measure for measure in amounts}
+    value = "case measure " + " ".join(f"when {literal(m)} then rows.{quoted(c)}" for m, c in reported.items()) + " end"
+    column = "case measure " + " ".join(f"when {literal(m)} then {literal(c)}" for m, c in reported.items()) + " end"
     return f"""
         with measured as ({" union all ".join(measures)}),
         fences as (
             select cluster, measure, count(amount) as firms,
                    quantile_cont(amount, 0.25) as q1, quantile_cont(amount, 0.75) as q3
             from measured group by cluster, measure
+        ),
+        outliers as (
+            select record, cluster, measure, amount,
+                   q1 - {FENCE_IQR} * (q3 - q1) as low, q3 + {FENCE_IQR} * (q3 - q1) as high
+            from measured join fences using (cluster, measure)
+            where firms >= {MIN_CLUSTER_FIRMS}
+              and (amount < q1 - {FENCE_IQR} * (q3 - q1) or amount > q3 + {FENCE_IQR} * (q3 - q1))
         )
-        select record, firm_id, cluster, measure, reported, value, amount,
-               q1 - {FENCE_IQR} * (q3 - q1) as low, q3 + {FENCE_IQR} * (q3 - q1) as high
-        from measured join fences using (cluster, measure)
-        where firms >= {MIN_CLUSTER_FIRMS}
-          and (amount < q1 - {FENCE_IQR} * (q3 - q1) or amount > q3 + {FENCE_IQR} * (q3 - q1))
+        select outliers.*, {"rows.firm_id" if "firm_id" in present else "null"} as firm_id,
+               {column} as reported, {value} as value
+        from outliers join {relation} as rows on rows.{ORDER_COLUMN} = outliers.record
     """
 
 

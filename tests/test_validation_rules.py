@@ -153,3 +153,34 @@ def test_the_benchmark_generator_writes_valid_waves(tmp_path):
     path = tmp_path / "big.csv"
     path.write_bytes(generate_large_wave(400, seed=3))
     assert [f for f in judge(path) if f[3] == "error"] == []
+
+
+def test_a_wave_failing_everywhere_is_counted_in_full_but_listed_up_to_the_limit(tmp_path):
+    from workflows.synthetic import generate_large_wave
+
+    lines = generate_large_wave(2_500, seed=5).decode().splitlines()
+    column = lines[0].split(",").index("q1_noise")
+    broken = [lines[0]] + [",".join(cells[:column] + ["11"] + cells[column + 1:])
+                           for cells in (line.split(",") for line in lines[1:])]
+    path = tmp_path / "w.csv"
+    path.write_text("\n".join(broken) + "\n")
+    with duckdb.connect() as conn:
+        bounded = stage_attempt(conn, inspect_file(path), "w", items_per_rule=1_000).verdict
+    with duckdb.connect() as conn:
+        everything = stage_attempt(conn, inspect_file(path), "w", items_per_rule=None).verdict
+    assert bounded.counts["range"] == everything.counts["range"] == 2_500
+    ranged = [f for f in bounded.findings if f.rule == "range"]
+    assert len(ranged) == 1_000 and [f.row for f in ranged] == list(range(1, 1_001))
+    assert len([f for f in everything.findings if f.rule == "range"]) == 2_500
+
+
+def test_the_census_generator_writes_the_same_valid_wave_for_the_same_seed(tmp_path):
+    from workflows.synthetic import main
+
+    main(["300", str(tmp_path / "a.csv"), "--seed", "2"])
+    main(["300", str(tmp_path / "b.csv"), "--seed", "2"])
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    with duckdb.connect() as conn:
+        attempt = stage_attempt(conn, inspect_file(tmp_path / "a.csv"), "a")
+    assert attempt.n_rows == 300
+    assert [f for f in attempt.verdict.findings if f.severity == "error"] == []

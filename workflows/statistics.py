@@ -97,9 +97,10 @@ def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
                 extra = {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
                 checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
                 if spec.covariance != "nonrobust":
-                    # Started at the logit's estimates, IRLS needs a step or two instead of a dozen.
+                    # The logit's estimates are the binomial GLM's own maximum: no IRLS step is
+                    # needed (maxiter=0), only the robust covariance evaluated there.
                     result = GLM(y, X, family=Binomial()).fit(
-                        start_params=result.params, cov_type=spec.covariance)
+                        start_params=result.params, maxiter=0, cov_type=spec.covariance)
             else:
                 result = OLS(y, X).fit(cov_type=spec.covariance)
                 converged = True
@@ -150,9 +151,10 @@ def _logit_checks(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, separated: str
 def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> str | None:
     if len(y) <= X.shape[1]:
         return f"{len(y)} firms are too few for {X.shape[1]} coefficients"
-    if y.nunique() < 2:
+    # Minimum against maximum: one pass, where counting distinct values would hash a census.
+    if y.min() == y.max():
         return f"every firm has the same {spec.outcome}"
-    constant = [c for c in spec.predictors if X[c].nunique() < 2]
+    constant = [c for c in spec.predictors if X[c].min() == X[c].max()]
     if constant:
         return f"{', '.join(constant)} {'does' if len(constant) == 1 else 'do'} not vary across firms"
     return None

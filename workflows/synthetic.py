@@ -1,8 +1,9 @@
 """Seeded generators of synthetic survey waves, valid under the input contract.
 
 `generate_wave` draws any number of firms from cluster profiles modelled on the paper's
-Table 2; it is for tests and benchmarks. The shipped 2007 wave is reconstructed to the
-paper's published figures by `workflows.reconstruction`.
+Table 2, for tests; `generate_large_wave` draws census-size waves column by column, for
+benchmarks (`python -m workflows.synthetic 1000000 wave.csv`). The shipped 2007 wave is
+reconstructed to the paper's published figures by `workflows.reconstruction`.
 """
 
 import csv
@@ -188,3 +189,23 @@ def generate_large_wave(n: int, seed: int) -> bytes:
         "notes": "",
     })
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def main(arguments: list[str] | None = None) -> None:
+    """`python -m workflows.synthetic FIRMS FILE [--seed S]`: write a valid synthetic wave of any size."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m workflows.synthetic", description=main.__doc__)
+    parser.add_argument("firms", type=int, help="how many firms (rows)")
+    parser.add_argument("file", type=Path, help="the CSV file to write")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same bytes (default 1)")
+    options = parser.parse_args(arguments)
+    if options.firms < 1:
+        parser.error("firms must be at least 1")
+    options.file.write_bytes(generate_large_wave(options.firms, options.seed))
+    print(f"{options.firms:,} synthetic firms written to {options.file}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """The wave's results document and its published report: the contract's files and the bilingual PDF."""
 
 import json
+import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -96,11 +97,13 @@ def wave_report(
         attached = {name: (content, ATTACHMENT_DESCRIPTIONS[name]) for name, content in contents.items()}
         file_hashes = {name: outputs.sha256_of(content) for name, content in contents.items()}
         file_hashes["firm_indices.csv"] = file_sha256(indices_file)
+        rendering = time.perf_counter()
         html = render_html("report.html.j2", **report_context(
             document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
             json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
             | {"attached": sorted(attached), "file_hashes": file_hashes})
         pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
+        rendering = time.perf_counter() - rendering
         outputs.publish(target, texts | {"report.pdf": pdf}, {"firm_indices.csv": indices_file})
     finally:
         indices_file.unlink(missing_ok=True)
@@ -110,6 +113,7 @@ def wave_report(
             "report_pdf": dg.MetadataValue.path(str(target / "report.pdf")),
             "report_sha256": outputs.sha256_of(pdf),
             "pages": pages,
+            "seconds_rendering": round(rendering, 3),
             "raw_sha256": document["raw_sha256"],
         }
     )
