@@ -24,7 +24,7 @@ def rules(findings):
 def staged(conn, raw, ragged) -> pd.DataFrame:
     """Stage the file's accepted records, then read them back indexed by record number."""
     accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
-    assert stage_rows(conn, raw, "w", ragged) == accepted
+    assert stage_rows(conn, raw, "w", ragged.records) == accepted
     return conn.execute(staging.attempt_rows("w", raw.sha256)).df().set_index("source_row")
 
 def test_a_bom_is_dropped_and_columns_may_come_in_any_order(tmp_path, conn, small_wave):
@@ -74,7 +74,8 @@ def test_ragged_records_are_reported_by_record_number_and_the_rest_keep_theirs(t
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     raw = inspect_file(path)
     ragged = read_records(conn, raw)
-    assert rules(ragged) == [("ragged_row", None, 2), ("ragged_row", None, 5)]
+    assert rules(ragged.verdict.findings) == [("ragged_row", None, 2), ("ragged_row", None, 5)]
+    assert ragged.verdict.counts == {"ragged_row": 2} and list(ragged.records) == [2, 5]
     rows = staged(conn, raw, ragged)
     assert 2 not in rows.index and 5 not in rows.index
     assert rows.loc[6, "firm_id"] == small_wave[5]["firm_id"]

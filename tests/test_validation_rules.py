@@ -184,3 +184,15 @@ def test_the_census_generator_writes_the_same_valid_wave_for_the_same_seed(tmp_p
         attempt = stage_attempt(conn, inspect_file(tmp_path / "a.csv"), "a")
     assert attempt.n_rows == 300
     assert [f for f in attempt.verdict.findings if f.severity == "error"] == []
+
+
+def test_ragged_records_are_counted_in_full_but_listed_up_to_the_limit(tmp_path):
+    from workflows.synthetic import generate_large_wave
+
+    lines = generate_large_wave(1_500, seed=6).decode().splitlines()
+    path = tmp_path / "w.csv"
+    path.write_text("\n".join([lines[0]] + [line + ",surplus" for line in lines[1:1_201]] + lines[1_201:]) + "\n")
+    with duckdb.connect() as conn:
+        attempt = stage_attempt(conn, inspect_file(path), "w", items_per_rule=1_000)
+    assert attempt.verdict.counts["ragged_row"] == 1_200 and attempt.n_rows == 300
+    assert [f.row for f in attempt.verdict.findings if f.rule == "ragged_row"] == list(range(1, 1_001))

@@ -93,7 +93,16 @@ def inspect_file(path: Path) -> RawFile:
     return raw
 
 
-def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> list[Finding]:
+@dataclass
+class Ragged:
+    """The records DuckDB rejected for their number of fields: all their numbers, and the verdict."""
+
+    records: np.ndarray
+    verdict: Verdict
+
+
+def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile,
+                 items_per_rule: int | None = ITEMS_PER_RULE) -> Ragged:
     """Read the file's records as text into the temporary table `wave_upload`; report ragged ones.
 
     Call it outside a transaction: rows added inside one have no stable row ids yet, and the
@@ -117,22 +126,27 @@ def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> list[Finding]
     )
     # DuckDB counts the header as line 1, so a record's number is its line minus one.
     # A short record is rejected once per missing field; its first rejection counts its fields.
-    rejects = conn.execute(
+    conn.execute(
         """
-        select line - 1 as record, arg_min(error_type, column_idx) as error_type,
-               min(column_idx) as fields
-        from wave_upload_rejects group by line order by record
+        create or replace temp table wave_upload_ragged as
+        select line - 1 as record, arg_min(error_type, column_idx) as error_type, min(column_idx) as fields
+        from wave_upload_rejects group by line
         """
-    ).df()
-    return [
-        Finding("ragged_row", None, int(r.record), None, None,
-                f"Record {int(r.record)} has {_field_count(r.error_type, int(r.fields), width)} "
+    )
+    records = conn.execute("select record from wave_upload_ragged order by record").fetchnumpy()["record"]
+    limit = "" if items_per_rule is None else f"limit {int(items_per_rule)}"
+    listed = conn.execute(f"select * from wave_upload_ragged order by record {limit}").fetchall()
+    findings = [
+        Finding("ragged_row", None, int(record), None, None,
+                f"Record {int(record)} has {_field_count(error_type, int(fields), width)} "
                 f"but the header has {width} columns; check its commas and quotes.")
-        for r in rejects.itertuples()
+        for record, error_type, fields in listed
     ]
+    counts = {"ragged_row": len(records)} if len(records) else {}
+    return Ragged(np.asarray(records, dtype=np.int64), Verdict(findings, counts))
 
 
-def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: list[Finding]) -> int:
+def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: np.ndarray) -> int:
     """Copy the accepted records of `wave_upload` into `staging.raw_responses`; return how many.
 
     Each row keeps its CSV record number (the header is record 0) and the contract's columns
@@ -142,7 +156,7 @@ def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged:
     accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
     selected = ", ".join(f'upload.c{positions[c]} as "{c}"' for c in raw.contract_columns)
     params = {"wave": wave, "sha": raw.sha256}
-    if not ragged:
+    if not len(ragged):
         # Every record was accepted: the n-th row read is record n.
         conn.execute(
             f"""
@@ -153,8 +167,7 @@ def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged:
             params,
         )
         return int(accepted)
-    rejected = np.array([f.row for f in ragged], dtype=np.int64)
-    records = np.setdiff1d(np.arange(1, accepted + len(rejected) + 1), rejected)
+    records = np.setdiff1d(np.arange(1, accepted + len(ragged) + 1), ragged)
     conn.register("wave_upload_records", pd.DataFrame({"upload_row": np.arange(accepted), "record": records}))
     conn.execute(
         f"""
@@ -242,15 +255,15 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     """
     started = time.perf_counter()
     staging.ensure_tables(conn)
-    ragged = read_records(conn, raw) if raw.readable else []
+    ragged = read_records(conn, raw, items_per_rule) if raw.readable else None
     verdict = Verdict.of(raw.findings)
     n_rows, judging_seconds = 0, 0.0
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
-            n_rows = stage_rows(conn, raw, wave, ragged)
-            verdict = verdict + Verdict.of(ragged, items_per_rule)
+            n_rows = stage_rows(conn, raw, wave, ragged.records)
+            verdict = verdict + ragged.verdict
             if n_rows:
                 judging = time.perf_counter()
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
@@ -258,7 +271,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 verdict = (verdict + judge(conn, "wave_rows", columns, items_per_rule)
                            + quality_warnings(conn, "wave_rows", columns, items_per_rule))
                 judging_seconds = time.perf_counter() - judging
-            elif not ragged:
+            elif not len(ragged.records):
                 verdict = verdict + Verdict.of([no_rows_finding()])
         staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, verdict)
         conn.commit()

@@ -30,6 +30,11 @@ def number(value: float | None, language: str, digits: int = 1) -> str:
     return format_decimal(value, format=pattern, locale=LOCALES[language])
 
 
+def count(value: int, language: str) -> str:
+    """A whole number with its thousands grouped in the language's style: 1,000,000 or 1.000.000."""
+    return number(value, language, digits=0)
+
+
 def percent(share: float | None, language: str, digits: int = 0) -> str:
     """A share (0.33) as a percentage in the language's style: 33% or 33 %."""
     if share is None:
@@ -53,7 +58,8 @@ def abstract(results: dict, language: str) -> list[str]:
     total = results["characteristics"]["total"]
     n = total["n"]
     clusters = [w["clusters"][c] for c in codebook.CLUSTERS if results["characteristics"][c]["n"]]
-    sentences = [say["survey"].format(wave=results["wave"], n=n, clusters=enumeration(clusters, language))]
+    sentences = [say["survey"].format(wave=results["wave"], n=count(n, language),
+                                      clusters=enumeration(clusters, language))]
     sentences.append(_adoption(results, language))
     sentences.append(_sources(results, language))
     sentences.append(_constraint(results, language))
@@ -75,16 +81,17 @@ def _adoption(results: dict, language: str) -> str:
     say = words(language)["sentences"]
     total = results["characteristics"]["total"]
     if not total["adopters"]:
-        return say["adoption_none"].format(n=total["n"])
+        return say["adoption_none"].format(n=count(total["n"], language))
     rates = {
         c: results["characteristics"][c]["adopters"] / results["characteristics"][c]["n"]
         for c in codebook.CLUSTERS if results["characteristics"][c]["n"]
     }
     top = max(rates, key=lambda c: (rates[c], results["characteristics"][c]["adopters"]))
     return say["adoption"].format(
-        adopters=total["adopters"], n=total["n"], share=percent(total["adopters"] / total["n"], language),
-        top_cluster=words(language)["clusters"][top], top_adopters=results["characteristics"][top]["adopters"],
-        top_n=results["characteristics"][top]["n"],
+        adopters=count(total["adopters"], language), n=count(total["n"], language),
+        share=percent(total["adopters"] / total["n"], language), top_cluster=words(language)["clusters"][top],
+        top_adopters=count(results["characteristics"][top]["adopters"], language),
+        top_n=count(results["characteristics"][top]["n"], language),
     )
 
 
@@ -96,11 +103,12 @@ def _sources(results: dict, language: str) -> str:
     leaders = [s for s in ranked if s["count"] == ranked[0]["count"]]
     if len(leaders) > 1:
         return w["sentences"]["sources_tie"].format(
-            first=enumeration([w["sources"][s["source"]] for s in leaders], language), first_count=leaders[0]["count"])
+            first=enumeration([w["sources"][s["source"]] for s in leaders], language),
+            first_count=count(leaders[0]["count"], language))
     second = ranked[1] if len(ranked) > 1 else {"source": None, "count": 0}
     return w["sentences"]["sources"].format(
-        first=w["sources"][ranked[0]["source"]], first_count=ranked[0]["count"],
-        second=w["sources"].get(second["source"], "–"), second_count=second["count"],
+        first=w["sources"][ranked[0]["source"]], first_count=count(ranked[0]["count"], language),
+        second=w["sources"].get(second["source"], "–"), second_count=count(second["count"], language),
     )
 
 

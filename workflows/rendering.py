@@ -38,6 +38,13 @@ class TemplateFolderFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+def grouped_counts(value):
+    """Every whole number printed from 1,000 up gets its thousands grouped: a census has 1,000,000 firms."""
+    if type(value) is int and abs(value) >= 1000:
+        return f"{value:,}"
+    return value
+
+
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -45,6 +52,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=grouped_counts,
     )
 
 
