@@ -43,11 +43,6 @@ def date_of(cell: str) -> str:
             f"then cast(try_strptime({cell}, '%Y-%m-%d') as date) end")
 
 
-def code_list(cell: str) -> str:
-    """The space-separated codes of a multi-select cell, as a list (an empty cell has none)."""
-    return f"list_filter(regexp_split_to_array(coalesce({cell}, ''), '\\s+'), lambda code: code <> '')"
-
-
 def _codes_pattern(codes, most: int) -> str:
     """Whitespace, then 0 to `most` known codes separated by whitespace."""
     code = "(" + "|".join(codes) + ")"

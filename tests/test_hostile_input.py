@@ -112,7 +112,8 @@ def test_text_in_firm_indices_csv_cannot_run_as_a_formula(tmp_path):
     firms = pd.DataFrame({"wave": "w", "firm_id": [f"F{i}" for i in range(len(hostile))], "cluster": hostile,
                           **numbers})
     with duckdb.connect() as conn:
-        conn.execute("create table firm_indices as select * from firms")
+        conn.register("hostile_firms", firms)
+        conn.execute("create table firm_indices as select * from hostile_firms")
         sql.copy_to_csv(conn, "out_firm_indices", {"wave": "w"}, tmp_path / "x.csv")
     back = pd.read_csv(tmp_path / "x.csv", keep_default_na=False, dtype=str)
     assert back["cluster"].tolist() == ["'" + text for text in hostile[:-1]] + ["bat_trang"]
