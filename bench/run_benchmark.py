@@ -180,11 +180,14 @@ def verdicts(rows: dict[int, dict], floor: float | None) -> list[tuple[str, bool
                        upper <= TARGETS["linearity"] * max(lower, 1e-9)))
     large = [row for row in rows.values() if row["n"] > 10_000]
     if len(large) > 1:
+        # Growth, not noise: the largest wave's report against the quickest of the others
+        # (the 10,000-firm report carries its firm_indices.csv, so its size is not compared).
         kb = [row["pdf_kb"] for row in large]
-        render = [row["render"] for row in large]
-        checks.append((f"report above 10,000 firms: {min(kb):.0f}-{max(kb):.0f} kB, rendered in "
-                       f"{min(render):.1f}-{max(render):.1f} s (the same however many firms)",
-                       max(kb) <= 1.05 * min(kb) and max(render) <= 1.5 * min(render)))
+        largest = rows[sizes[-1]]["render"]
+        quickest = min(row["render"] for row in rows.values() if 10_000 <= row["n"] < sizes[-1])
+        checks.append((f"report above 10,000 firms: {min(kb):.0f}-{max(kb):.0f} kB; rendered in {largest:.1f} s at "
+                       f"{sizes[-1]:,} firms, {quickest:.1f} s at best for fewer (the same however many firms)",
+                       max(kb) <= 1.05 * min(kb) and largest <= 1.5 * quickest))
     if floor is not None:
         small = rows[sizes[0]]
         checks.append((f"{sizes[0]:,} firms in {small['total']:.1f} s, {small['total'] / floor:.2f}x its floor of "
