@@ -155,6 +155,25 @@ def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
     assert not (out / "report.pdf").exists()
 
 
+def test_a_wave_failing_on_every_row_lists_1000_findings_per_rule_unless_all_are_asked_for(tmp_path):
+    from workflows.synthetic import generate_large_wave
+
+    lines = generate_large_wave(1_200, seed=8).decode().splitlines()
+    column = lines[0].split(",").index("q1_noise")
+    source = tmp_path / "everywhere.csv"
+    source.write_text("\n".join([lines[0]] + [
+        ",".join(cells[:column] + ["0"] + cells[column + 1:]) for cells in (line.split(",") for line in lines[1:])
+    ]) + "\n")
+    done = cli("validate", str(source), "--out", str(tmp_path / "bounded"))
+    assert done.returncode == 1 and "1,200 error(s)" in done.stderr and "--all-errors lists every one" in done.stderr
+    bounded = json.loads((tmp_path / "bounded" / "validation.json").read_text(encoding="utf-8"))
+    assert bounded["counts"]["range"] == 1_200 and len(bounded["errors"]) == 1_000 and bounded["truncated"] is True
+    done = cli("validate", str(source), "--out", str(tmp_path / "all"), "--all-errors")
+    everything = json.loads((tmp_path / "all" / "validation.json").read_text(encoding="utf-8"))
+    assert len(everything["errors"]) == 1_200 and everything["truncated"] is False
+    assert "Every finding is listed" in done.stderr
+
+
 @pytest.mark.parametrize("args", [
     ("run", "no-such-file.csv"),
     ("run", "{source}", "--wave", "../escape"),

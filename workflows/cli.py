@@ -125,7 +125,7 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
             return EXIT_BUSY
         print(f"cleantech-survey: wave {outcome.wave} could not be completed: {outcome.failure}", file=sys.stderr)
         return EXIT_FAULT
-    warned = f", {outcome.warnings} warning(s)" if outcome.warnings else ""
+    warned = f", {outcome.warnings:,} warning(s)" if outcome.warnings else ""
     print(f"Wave {outcome.wave} ({source.name}) is valid{warned}. Findings: {outcome.validation_json}")
     if wrote_report:
         print(f"Report and data written to {outcome.out_dir}/ (report.pdf, results.json, "
@@ -134,18 +134,24 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
 
 
 def _print_findings(source: Path, outcome) -> None:
+    from schemas.findings import ITEMS_PER_RULE
+
     document = json.loads(outcome.validation_json.read_text(encoding="utf-8"))
     errors = document["errors"]
     counts = {rule: n for rule, n in document["counts"].items() if any(e["rule"] == rule for e in errors)}
-    print(f"{source}: wave {outcome.wave} failed validation with {outcome.errors} error(s) "
-          f"({', '.join(f'{rule} {n}' for rule, n in counts.items())}); no report was written.", file=sys.stderr)
+    print(f"{source}: wave {outcome.wave} failed validation with {outcome.errors:,} error(s) "
+          f"({', '.join(f'{rule} {n:,}' for rule, n in counts.items())}); no report was written.", file=sys.stderr)
     for item in errors[:SHOWN_ERRORS]:
         where = f"row {item['row']}" if item["row"] is not None else "file"
         firm = f" (firm {item['firm_id']})" if item.get("firm_id") else ""
         print(f"  {where}{firm}: {item['message']} [rule {item['rule']}]", file=sys.stderr)
     if outcome.errors > SHOWN_ERRORS:
-        print(f"  ... and {outcome.errors - SHOWN_ERRORS} more.", file=sys.stderr)
-    print(f"Every finding is listed in {outcome.validation_json}", file=sys.stderr)
+        print(f"  ... and {outcome.errors - SHOWN_ERRORS:,} more.", file=sys.stderr)
+    if document["truncated"]:
+        print(f"The first {ITEMS_PER_RULE:,} findings of each rule are listed in {outcome.validation_json}, "
+              "with every rule's full count; --all-errors lists every one.", file=sys.stderr)
+    else:
+        print(f"Every finding is listed in {outcome.validation_json}", file=sys.stderr)
 
 
 def ui_command(args) -> int:
