@@ -100,3 +100,8 @@ RULE_GROUPS = (
 )
 
 BLOCKING_RULES = frozenset(rule for group in RULE_GROUPS if group.severity == ERROR for rule in group.rules)
+
+
+def error_count(counts: dict[str, int]) -> int:
+    """How many of a wave's counted failures block it (the rest are warnings)."""
+    return sum(n for rule, n in counts.items() if rule in BLOCKING_RULES)

@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
-from schemas.rules import BLOCKING_RULES
-
+from schemas.rules import RULE_GROUPS, error_count
 
 
 def validation_document(wave: str, findings: pd.DataFrame, counts: dict[str, int], all_items: bool = False) -> dict:
@@ -39,7 +38,6 @@ def validation_document(wave: str, findings: pd.DataFrame, counts: dict[str, int
 
 def validation_html(wave: str, source_name: str, sha256: str, findings: pd.DataFrame, counts: dict[str, int]) -> str:
     """The survey manager's validation report: the findings grouped by rule group, errors first."""
-    from schemas.rules import RULE_GROUPS
     from workflows.rendering import render_html
 
     sections = []
@@ -50,7 +48,7 @@ def validation_html(wave: str, source_name: str, sha256: str, findings: pd.DataF
             "name": group.name, "description": group.description, "severity": group.severity,
             "count": count, "findings": clean(mine.head(ITEMS_PER_RULE).to_dict("records")),
         })
-    errors = sum(n for rule, n in counts.items() if rule in BLOCKING_RULES)
+    errors = error_count(counts)
     return render_html("validation.html.j2", wave=wave, source_name=source_name, sha256=sha256,
                        sections=sections, errors=errors, warnings=sum(counts.values()) - errors)
 

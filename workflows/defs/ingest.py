@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from schemas.findings import ITEMS_PER_RULE
-from schemas.rules import BLOCKING_RULES
+from schemas.rules import error_count
 from workflows import outputs, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -33,7 +33,7 @@ def raw_wave(
     for name, text in files.items():
         outputs.write_file(folder / name, text)
     target = folder / "validation.json"
-    errors = sum(n for rule, n in attempt.verdict.counts.items() if rule in BLOCKING_RULES)
+    errors = error_count(attempt.verdict.counts)
     warnings = sum(attempt.verdict.counts.values()) - errors
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
                      wave, attempt.n_rows, errors, warnings, target)
