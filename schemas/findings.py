@@ -111,8 +111,7 @@ def judge(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
     ).df()
     rows = context_rows(conn, relation, listed["record"])
     conn.execute("drop table wave_failures")
-    cells = [_finding(case, rows) for case in listed.itertuples()]
-    return verdict + Verdict(list(dict.fromkeys(cells)), counts)
+    return verdict + Verdict([_finding(case, rows) for case in listed.itertuples()], counts)
 
 
 def failure_queries(relation: str, columns: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ import pydyf
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
+from workflows import narrative
 from workflows.paths import TEMPLATES_DIR
 
 
@@ -41,7 +42,7 @@ class TemplateFolderFetcher(URLFetcher):
 def grouped_counts(value):
     """Every whole number printed from 1,000 up gets its thousands grouped: a census has 1,000,000 firms."""
     if type(value) is int and abs(value) >= 1000:
-        return f"{value:,}"
+        return narrative.count(value, "en")
     return value
 
 
