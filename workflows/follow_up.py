@@ -27,9 +27,10 @@ ENERGY = ("coal", "gas", "electricity", "wood")
 COLUMNS = tuple(c for c in CONTRACT_COLUMNS if c != "respondent_phone") + ("q23_energy_source",)
 
 
-def follow_up(seed: int = SEED) -> list[dict]:
+def follow_up(seed: int = SEED, earlier: list[dict] | None = None) -> list[dict]:
+    """The firms of the 2009 wave, two years on from `earlier` (by default the 2007 reconstruction)."""
     rng = np.random.default_rng(seed)
-    earlier = reconstruct()
+    earlier = reconstruct() if earlier is None else earlier
     rows = []
     for cluster in codebook.CLUSTERS:
         members = [row for row in earlier if row["cluster"] == cluster]
@@ -64,9 +65,13 @@ def _two_years_on(rng: np.random.Generator, row: dict) -> dict:
     return row
 
 
+def follow_up_csv(seed: int = SEED, earlier: list[dict] | None = None) -> bytes:
+    return to_csv(follow_up(seed, earlier), COLUMNS)
+
+
 def write_2009(seed: int = SEED) -> dict:
     """Write data/raw/2009.csv and register its sha256 as a synthetic file."""
-    return write_synthetic("2009.csv", to_csv(follow_up(seed), COLUMNS), "follow-up", "python -m workflows.follow_up",
+    return write_synthetic("2009.csv", follow_up_csv(seed), "follow-up", "python -m workflows.follow_up",
                            seed, "Synthetic follow-up of the 2007 reconstruction; not survey responses.")
 
 

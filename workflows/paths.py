@@ -6,6 +6,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SQL_DIR = PROJECT_ROOT / "sql"
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
+FONTS_DIR = PROJECT_ROOT / "reports" / "fonts"
 DATA_DIR = PROJECT_ROOT / "data"
 RAW_DIR = DATA_DIR / "raw"
 OUTPUTS_DIR = DATA_DIR / "outputs"

@@ -2,11 +2,15 @@
 
 Templates autoescape every value (their names end in `.j2`, which Jinja's default
 autoescape would miss), and the PDF renderer may read only the template folder's own
-files: a data value that names a local file or a server is never fetched.
+files: a data value that names a local file or a server is never fetched. It may also use
+only the fonts shipped in `reports/fonts/`, whatever fonts or font configuration the
+machine has, so the same inputs give the same bytes everywhere.
 """
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -16,10 +20,13 @@ from urllib.request import url2pathname
 import jinja2
 import pydyf
 from weasyprint import HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from workflows import narrative
-from workflows.paths import TEMPLATES_DIR
+from workflows.paths import FONTS_DIR, TEMPLATES_DIR
+
+SHIPPED_FONT_CONFIGURATION = FONTS_DIR / "fonts.conf"
 
 
 class TemplateFolderFetcher(URLFetcher):
@@ -85,17 +92,42 @@ class RenderedPdf(NamedTuple):
     pages: int
 
 
+@contextmanager
+def environment_variables(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a block, then put back what was there."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def shipped_fonts() -> FontConfiguration:
+    """A font configuration that knows only the project's fonts.
+
+    Fontconfig reads `FONTCONFIG_FILE` each time a configuration is loaded, and WeasyPrint
+    loads one per `FontConfiguration`: pointing it at the project's file for that moment
+    keeps the system's fonts and rules (aliases, preferences) out of the PDF.
+    """
+    with environment_variables(FONTCONFIG_FILE=str(SHIPPED_FONT_CONFIGURATION)):
+        return FontConfiguration()
+
+
 def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[bytes, str]] | None = None) -> RenderedPdf:
     """A tagged PDF/A-3b carrying the given files; the same HTML, date and files give the same bytes.
 
     `attachments` maps a file name to its bytes and description; each is attached as the
     report's data (AFRelationship /Data), dated like the report.
     """
-    previous = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
     when = datetime.fromtimestamp(source_date_epoch, tz=timezone.utc)
-    try:
+    with environment_variables(SOURCE_DATE_EPOCH=str(source_date_epoch)):
         fetcher = TemplateFolderFetcher()
+        fonts = shipped_fonts()
         document = HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
         files = [
             Attachment(file_obj=io.BytesIO(content), name=name, description=description, relationship="Data",
@@ -103,12 +135,7 @@ def render_pdf(html: str, source_date_epoch: int, attachments: dict[str, tuple[b
             # PDF name trees must list their keys in order.
             for name, (content, description) in sorted((attachments or {}).items())
         ]
-        laid_out = document.render(pdf_variant="pdf/a-3b", pdf_tags=True)
+        laid_out = document.render(font_config=fonts, pdf_variant="pdf/a-3b", pdf_tags=True)
         pdf = laid_out.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True, attachments=files,
                                  finisher=mark_articles_as(SECOND_LANGUAGE))
         return RenderedPdf(pdf, len(laid_out.pages))
-    finally:
-        if previous is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = previous

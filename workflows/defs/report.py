@@ -61,7 +61,7 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
     deps=[wave_results, "firm_indices", "wave_facts", "published_comparison", "wave_comparison"],
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
-    code_version=code_version("reports/templates/**/*", "workflows/narrative.py", "workflows/rendering.py", "workflows/figures.py",
+    code_version=code_version("reports/templates/**/*", "reports/fonts/*", "workflows/narrative.py", "workflows/rendering.py", "workflows/figures.py",
                               "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql",
                               "sql/out_firm_indices.sql"),
 )

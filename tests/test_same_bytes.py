@@ -1,0 +1,104 @@
+"""Same bytes on every machine: the shipped waves and the report do not depend on the CPU or its fonts."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workflows.paths import FONTS_DIR, PROJECT_ROOT, RAW_DIR
+
+# The BLAS kernels OpenBLAS picks on other processors, and numpy without its AVX2 and AVX-512 loops.
+MACHINES = {
+    "default kernel": {"OPENBLAS_CORETYPE": None},
+    "Haswell kernel": {"OPENBLAS_CORETYPE": "Haswell"},
+    "Prescott kernel": {"OPENBLAS_CORETYPE": "Prescott"},
+    "Prescott kernel, numpy at its baseline SIMD": {"OPENBLAS_CORETYPE": "Prescott",
+                                                    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL"},
+}
+
+GENERATE_SHIPPED_WAVES = """
+import hashlib, json
+from workflows.follow_up import follow_up_csv
+from workflows.reconstruction import reconstruct
+from workflows.synthetic import to_csv
+earlier = reconstruct()
+print(json.dumps({"2007.csv": hashlib.sha256(to_csv(earlier)).hexdigest(),
+                  "2009.csv": hashlib.sha256(follow_up_csv(earlier=earlier)).hexdigest()}))
+"""
+
+
+def environment(changes: dict) -> dict:
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def python(code: str, changes: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=environment(changes),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def output_of(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    return out
+
+
+@pytest.mark.integration
+def test_the_generators_write_the_registered_bytes_whatever_the_blas_kernel_or_simd_width():
+    registered = {entry["file"]: entry["sha256"] for entry in json.loads((RAW_DIR / "synthetic.json").read_text())}
+    shipped = {name: hashlib.sha256((RAW_DIR / name).read_bytes()).hexdigest() for name in ("2007.csv", "2009.csv")}
+    assert shipped == registered
+    processes = {machine: python(GENERATE_SHIPPED_WAVES, changes) for machine, changes in MACHINES.items()}
+    written = {machine: json.loads(output_of(process)) for machine, process in processes.items()}
+    assert written == {machine: registered for machine in MACHINES}
+
+
+# A configuration that would turn every font of a page into DejaVu Sans Mono.
+OTHER_FONT_CONFIGURATION = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <dir>{fonts}</dir>
+  <match target="pattern">
+    <edit name="family" mode="prepend" binding="strong"><string>DejaVu Sans Mono</string></edit>
+  </match>
+</fontconfig>
+"""
+
+PAGE = """<html lang="en"><body style="font-family: 'DejaVu Serif'"><h1>Bát Tràng, Đông Kỵ, Vạn Phúc</h1>
+<p>Zusammenfassung: 1.234,5 − <i>kursiv</i> <b>fett</b> <code>firm_id</code></p></body></html>"""
+RENDER_AS_THE_REPORT = f"""
+import hashlib
+from workflows.rendering import render_pdf
+print(hashlib.sha256(render_pdf({PAGE!r}, 1188604800).pdf).hexdigest())
+"""
+RENDER_WITH_SYSTEM_FONTS = f"""
+import hashlib, os
+os.environ["SOURCE_DATE_EPOCH"] = "1188604800"
+from weasyprint import HTML
+print(hashlib.sha256(HTML(string={PAGE!r}).write_pdf()).hexdigest())
+"""
+
+
+def test_the_pdf_uses_only_the_shipped_fonts_whatever_the_font_configuration(tmp_path):
+    other = tmp_path / "fonts.conf"
+    other.write_text(OTHER_FONT_CONFIGURATION.format(fonts=FONTS_DIR))
+    empty = tmp_path / "empty.conf"
+    empty.write_text(OTHER_FONT_CONFIGURATION.format(fonts=tmp_path / "no-fonts"))
+    runs = {
+        "control, system": python(RENDER_WITH_SYSTEM_FONTS, {}),
+        "control, other": python(RENDER_WITH_SYSTEM_FONTS, {"FONTCONFIG_FILE": str(other)}),
+        "system": python(RENDER_AS_THE_REPORT, {}),
+        "other": python(RENDER_AS_THE_REPORT, {"FONTCONFIG_FILE": str(other)}),
+        "no fonts": python(RENDER_AS_THE_REPORT, {"FONTCONFIG_FILE": str(empty)}),
+    }
+    sha = {name: output_of(process).strip() for name, process in runs.items()}
+    assert sha["control, system"] != sha["control, other"], "the other configuration changes WeasyPrint's own choice"
+    assert sha["system"] == sha["other"] == sha["no fonts"]
