@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import materialize_wave, write_wave
 from workflows.diagnostics import firth_logit, separation
-from workflows.statistics import REPLICATION, ROBUSTNESS
+from workflows.statistics import REPLICATION, ROBUSTNESS, _logit_checks
 from workflows.synthetic import generate_wave
 
 
@@ -106,3 +106,15 @@ def test_the_null_log_likelihood_in_closed_form_is_the_one_statsmodels_searches_
     X = sm.add_constant(rng.normal(size=(300, 2)))
     y = (rng.random(300) < 0.3).astype(float)
     assert null_log_likelihood(y) == pytest.approx(sm.Logit(y, X).fit(disp=0).llnull, rel=1e-8)
+
+
+def test_a_firth_fit_that_cannot_be_computed_is_a_sentence_not_the_end_of_the_run():
+    # A predictor that is zero for every firm makes the information matrix singular, as
+    # collinear cluster dummies do on some processors' rounding and not on others'.
+    spec = next(s for s in ROBUSTNESS if s.family == "logit")
+    y = pd.Series(np.r_[np.ones(3), np.zeros(9)])
+    X = pd.DataFrame(np.c_[np.ones(12), np.linspace(1, 12, 12), np.zeros((12, len(spec.terms) - 2))],
+                     columns=spec.terms)
+    checks = _logit_checks(spec, y, X, "complete")
+    assert checks["firth"] is None
+    assert checks["firth_failure"] == "The Firth penalised fit could not be computed either (singular matrix)"

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from tests.conftest import materialize_wave
 from tests.test_same_bytes import OTHER_FONT_CONFIGURATION
 from workflows import narrative
-from workflows.paths import RAW_DIR
+from workflows.paths import FONTS_DIR, RAW_DIR
 
 
 def results_like(**changes) -> dict:
@@ -80,7 +80,7 @@ def test_the_pdf_is_an_archivable_tagged_pdf_a_3b_carrying_its_data(isolated_pro
     shutil.copy(RAW_DIR / "2007.csv", isolated_project / "raw" / "2007.csv")
     folder = isolated_project / "outputs" / "2007"
     other_fonts = isolated_project / "fonts.conf"
-    other_fonts.write_text(OTHER_FONT_CONFIGURATION.format(fonts="/usr/share/fonts"))
+    other_fonts.write_text(OTHER_FONT_CONFIGURATION.format(fonts=FONTS_DIR))
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize_wave(instance, isolated_project, "2007").success
         first = (folder / "report.pdf").read_bytes()

@@ -21,13 +21,11 @@ sha256 in `data/raw/synthetic.json`; the same seed always gives the same bytes.
 from dataclasses import dataclass, field
 from datetime import date
 
-import math
-
 import numpy as np
 
 from schemas import codebook
 from workflows.paths import RAW_DIR
-from workflows.portable_fits import logit_fit, ols_fit, rounded_loss
+from workflows.portable_fits import logit_fit, ols_fit, portable_exp, portable_log, rounded_loss, square
 from workflows.provenance import write_synthetic
 from workflows.synthetic import to_csv
 
@@ -119,13 +117,14 @@ def anneal(rng: np.random.Generator, state: dict, propose, loss, steps: int, sta
     Every decision compares losses rounded far above floating-point noise, computed by
     fits that round alike on every processor, so the search takes the same path anywhere.
     """
+    cooling = portable_log(end / start)
     current, current_loss = state, rounded_loss(loss(state))
     best, best_loss = current, current_loss
     for step in range(steps):
-        temperature = start * (end / start) ** (step / steps)
+        temperature = start * portable_exp(cooling * step / steps)
         candidate = propose(rng, current)
         candidate_loss = rounded_loss(loss(candidate))
-        if candidate_loss < current_loss or rng.random() < math.exp((current_loss - candidate_loss) / temperature):
+        if candidate_loss < current_loss or rng.random() < portable_exp((current_loss - candidate_loss) / temperature):
             current, current_loss = candidate, candidate_loss
             if current_loss < best_loss:
                 best, best_loss = current, current_loss
@@ -148,11 +147,11 @@ def adoption_loss(firms: Firms, exact_llf: bool):
             return 1e6
         z = dict(zip(terms, fit["z"]))
         params = dict(zip(terms, fit["params"]))
-        value = sum((z[t] - LOGIT_TARGET[t]) ** 2 for t in terms) + 4 * (fit["llf"] - LOGIT_LLF) ** 2
+        value = sum(square(z[t] - LOGIT_TARGET[t]) for t in terms) + 4 * square(fit["llf"] - LOGIT_LLF)
         if exact_llf:
             # The paper prints -8.583: within half its last digit, with a margin.
             value += 1e4 * max(0.0, abs(fit["llf"] - LOGIT_LLF) - 0.0003)
-        value += 0.3 * sum(((params[t] - c) / c) ** 2 for t, c in LOGIT_COEFFICIENTS.items())
+        value += 0.3 * sum(square((params[t] - c) / c) for t, c in LOGIT_COEFFICIENTS.items())
         value += 20 * significance_misses(z, LOGIT_TARGET)
         # Q11 pressure came mostly from Bat Trang's buyers: at least 2 of the 6 EMP = 1 firms there.
         value += 5 * max(0, 2 - int(np.sum((state["emp"] == 1) & bt)))
@@ -265,11 +264,11 @@ def expenditure_loss(firms: Firms, exact_rsquared: bool):
             return 1e6
         t = dict(zip(terms, fit["t"]))
         params = dict(zip(terms, fit["params"]))
-        value = sum((t[term] - OLS_TARGET[term]) ** 2 for term in terms)
-        value += 100 * (fit["rsquared"] - target_r2) ** 2 + 20 * significance_misses(t, OLS_TARGET)
+        value = sum(square(t[term] - OLS_TARGET[term]) for term in terms)
+        value += 100 * square(fit["rsquared"] - target_r2) + 20 * significance_misses(t, OLS_TARGET)
         if exact_rsquared:
             value += 1e4 * max(0.0, abs(fit["rsquared"] - target_r2) - 0.00008)
-        value += 0.2 * sum(((params[k] - c) / c) ** 2 for k, c in OLS_COEFFICIENTS.items())
+        value += 0.2 * sum(square((params[k] - c) / c) for k, c in OLS_COEFFICIENTS.items())
         return value
 
     return loss
@@ -357,7 +356,7 @@ NOTES = {
 
 def with_capacity(rng: np.random.Generator, per_firm: dict[int, int], weights: np.ndarray) -> np.ndarray:
     """How many codes each firm names: the counts of `per_firm`, larger where `weights` are larger."""
-    order = np.argsort(-(weights + rng.random(len(weights))))
+    order = np.argsort(-(weights + rng.random(len(weights))), kind="stable")
     capacity = np.zeros(len(weights), dtype=int)
     sizes = [k for k in sorted(per_firm, reverse=True) for _ in range(per_firm[k])]
     capacity[order] = sizes

@@ -93,10 +93,17 @@ class RenderedPdf(NamedTuple):
 
 
 @contextmanager
-def environment_variables(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of a block, then put back what was there."""
+def environment_variables(**values: str | None) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for a block, then put back what was there.
+
+    The environment is the whole process's: the report renders in one step at a time.
+    """
     previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -114,7 +121,8 @@ def shipped_fonts() -> FontConfiguration:
     loads one per `FontConfiguration`: pointing it at the project's file for that moment
     keeps the system's fonts and rules (aliases, preferences) out of the PDF.
     """
-    with environment_variables(FONTCONFIG_FILE=str(SHIPPED_FONT_CONFIGURATION)):
+    with environment_variables(FONTCONFIG_FILE=str(SHIPPED_FONT_CONFIGURATION), FONTCONFIG_PATH=None,
+                               FONTCONFIG_SYSROOT=None):
         return FontConfiguration()
 
 

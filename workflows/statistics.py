@@ -138,7 +138,13 @@ def _logit_checks(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, separated: str
     epv = diagnostics.events_per_variable(y.to_numpy(), len(spec.predictors))
     checks = {"separation": separated, "events_per_variable": epv, "firth": None}
     if separated != "none" or epv < diagnostics.MIN_EVENTS_PER_VARIABLE:
-        firth = diagnostics.firth_logit(X.to_numpy(), y.to_numpy())
+        try:
+            firth = diagnostics.firth_logit(X.to_numpy(), y.to_numpy())
+        except np.linalg.LinAlgError as error:
+            # Near separation the information matrix can become singular on one processor's
+            # rounding and not on another's: a sentence in the report, never the end of the run.
+            checks["firth_failure"] = f"The Firth penalised fit could not be computed either ({str(error).lower()})"
+            return checks
         checks["firth"] = {
             "converged": firth["converged"], "llf": firth["llf"], "penalised_llf": firth["penalised_llf"],
             **{key: dict(zip(spec.terms, map(float, firth[source])))
