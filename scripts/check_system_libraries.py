@@ -54,6 +54,7 @@ if __name__ == "__main__":
         print("The PDF report needs system libraries that this machine lacks:", file=sys.stderr)
         for line in missing:
             print(f"  - {line}", file=sys.stderr)
-        print("On Debian or Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b "
-              "libfontconfig1 (the README lists the versions tested).", file=sys.stderr)
+        packages = " ".join(package.split()[0] for *_, package in LIBRARIES)
+        print(f"On Debian or Ubuntu: apt-get install {packages} (the README lists the versions tested).",
+              file=sys.stderr)
         sys.exit(1)

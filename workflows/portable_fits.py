@@ -159,7 +159,7 @@ def logit_fit(X: np.ndarray, y: np.ndarray) -> dict | None:
     if lower is None or max(abs(b) for b in beta) > 50:
         return None
     z = np.array([b / math.sqrt(v) for b, v in zip(beta, inverse_diagonal(lower))])
-    llf = math.fsum(np.where(y > 0, portable_log(p), portable_log(1.0 - p)).tolist())
+    llf = math.fsum(portable_log(np.where(y > 0, p, 1.0 - p)).tolist())
     return {"params": np.array(beta) / scale, "z": z, "llf": llf}
 
 
