@@ -67,8 +67,8 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
     wave_files = WaveFiles(
         raw_dir=settings.get("CLEANTECH_RAW_DIR"),
         outputs_dir=settings.get("CLEANTECH_OUTPUTS_DIR"),
-        source_file=str(source.resolve()),
-        out_dir=str(out_dir.resolve()) if out_dir else "",
+        source_file=source.resolve(),
+        out_dir=out_dir.resolve() if out_dir else None,
         all_errors=all_errors,
     )
     assets = list(definitions.assets or [])

@@ -33,11 +33,11 @@ def wave_files_in(folder: Path) -> dict[str, Path]:
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a wave for each new CSV file in the raw folder and runs it when the file is new or changed.")
-def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: WaveFiles) -> dg.SensorResult:
+def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]) -> dg.SensorResult:
     seen = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions(wave_partitions.name))
     added, requests = [], []
-    for wave, path in wave_files_in(Path(wave_files.raw_dir)).items():
+    for wave, path in wave_files_in(wave_files.raw_dir).items():
         stat = path.stat()
         stamp = [stat.st_size, stat.st_mtime_ns]
         previous = seen.get(wave)
@@ -101,9 +101,9 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
 
 @dg.schedule(job=wave_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Every night, re-runs each wave whose report is stale: new file, or changed code.")
-def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: WaveFiles):
+def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]):
     graph = context.repository_def.asset_graph
-    files = wave_files_in(Path(wave_files.raw_dir))
+    files = wave_files_in(wave_files.raw_dir)
     for wave in context.instance.get_dynamic_partitions(wave_partitions.name):
         if wave not in files:
             continue

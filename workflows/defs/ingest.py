@@ -20,7 +20,7 @@ from workflows.intake import inspect_file, stage_attempt
     code_version=code_version("schemas/*.py", "workflows/intake.py", "workflows/staging.py"),
 )
 def raw_wave(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: dg.ResourceParam[WaveFiles]
 ) -> dg.MaterializeResult:
     """The wave's answers as the survey tool exported them, staged unpublished until every rule passes."""
     wave = context.partition_key

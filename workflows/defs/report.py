@@ -66,7 +66,7 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
                               "sql/out_firm_indices.sql"),
 )
 def wave_report(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: WaveFiles
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: dg.ResourceParam[WaveFiles]
 ) -> dg.MaterializeResult:
     """The bilingual PDF report with `results.json`, `firm_indices.csv` and `validation.json` beside it."""
     wave = context.partition_key

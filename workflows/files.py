@@ -1,0 +1,58 @@
+"""Open a file the project was told to read, without blocking and without following it anywhere odd.
+
+A name ending in `.csv` may be a directory, a FIFO that blocks the first read forever, or a
+device such as `/dev/zero` that never ends. Only regular files are read; anything else is
+refused with the reason, before a single byte is read.
+"""
+
+import os
+import stat
+from pathlib import Path
+
+
+class NotARegularFile(Exception):
+    """The path exists but is not a regular file: the message says what it is instead."""
+
+
+KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def kind_of(mode: int) -> str:
+    return KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of the regular file at `path`; NotARegularFile for anything else.
+
+    Opening with O_NONBLOCK keeps a FIFO without a writer from blocking the open; the check
+    is made on the opened descriptor, so the file cannot be swapped between check and read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(f"{path} is {kind_of(mode)}, not a regular file.")
+        os.set_blocking(fd, True)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a wave file, or None when it is a regular file (links followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"{path} does not exist."
+    except OSError as error:
+        return f"{path} cannot be examined ({error.strerror})."
+    if not stat.S_ISREG(mode):
+        return f"{path} is {kind_of(mode)}, not a regular file."
+    return None
