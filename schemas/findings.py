@@ -5,22 +5,26 @@ query over the staged rows, each check by its predicate in `predicates.py`: ever
 is counted there, and only the listed ones (at most `ITEMS_PER_RULE` per rule unless all
 are asked for) come back to Python for their sentences. A finding carries what
 `validation.json` promises: rule, column, row (CSV record number), firm_id, value and
-message. Personal columns never reach a finding's value.
+message. Personal columns never reach a finding's value. A cell's text is bounded
+(`bounded`): a 1 MB cell makes a finding of a few hundred characters, not of 2 MB.
 """
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import duckdb
 import pandas as pd
 
 from schemas import codebook
-from schemas.predicates import ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
+from schemas.predicates import LARGEST_NUMBER, NUMBER_PATTERN, ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
 from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, CROSS_FIELD_INPUTS, REQUIRED_COLUMNS, RawWave
 
 ERROR = "error"
 WARNING = "warning"
 # How many findings of one rule `validation.json` lists unless every one is asked for.
 ITEMS_PER_RULE = 1000
+# How many characters of a cell a finding quotes; a longer cell is cut there and its length said.
+VALUE_CHARACTERS = 200
 
 # pandera's check name -> the rule name the survey manager reads.
 RULE_OF_CHECK = {
@@ -47,6 +51,14 @@ _SCHEMA = RawWave.to_schema()
 
 @dataclass(frozen=True)
 class Finding:
+    """One failure, as `validation.json` lists it.
+
+    `value` (and `firm_id`) carry a cell's text bounded by `bounded`: at most
+    `VALUE_CHARACTERS` characters, then an ellipsis and the cell's full length, e.g.
+    `'xxxx… (1,048,576 characters)'`; the message quotes the same bounded text, and the
+    `value` field of `validation.json` (and of `results.json`) carries it as is.
+    """
+
     rule: str
     column: str | None
     row: int | None
@@ -168,8 +180,16 @@ def _finding(case, rows: pd.DataFrame) -> Finding:
     row, column, rule = int(case.record), case.column, case.rule
     record = rows.loc[row]
     value = None if column in codebook.PERSONAL_COLUMNS else _text(record.get(column))
-    return Finding(rule, column, row, _text(record.get("firm_id")), value,
+    return Finding(rule, column, row, bounded(_text(record.get("firm_id"))), bounded(value),
                    _sentence(rule, case.check_name, column, value, record))
+
+
+def bounded(text: str | None, limit: int = VALUE_CHARACTERS) -> str | None:
+    """The text if it has at most `limit` characters; else its first `limit` characters, an
+    ellipsis and its full length: `'abc… (1,048,576 characters)'`."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _text(value) -> str | None:
@@ -183,13 +203,18 @@ def _statistics(column: str, check: str) -> dict:
     return {}
 
 
-def _sentence(rule: str, check: str, column: str, value: str | None, row: pd.Series) -> str:
+def _sentence(rule: str, check: str, column: str, cell: str | None, row: pd.Series) -> str:
+    """The finding's message; it judges by the cell's full text and quotes it bounded."""
+    value = bounded(cell)
     shown = f"'{value}'"
     stats = _statistics(column, check)
     if rule == "required":
         return f"{column} is required but the cell is empty."
     if rule == "integer":
         return f"{column} must be a whole number, but the cell holds {shown}."
+    if rule == "number" and re.fullmatch(NUMBER_PATTERN, cell or ""):
+        return (f"{column} holds {shown}, a number too large for any answer of this survey "
+                f"(at most {LARGEST_NUMBER:.0e}); check for a slipped digit or exponent.")
     if rule == "number":
         return f"{column} must be a number written with a decimal point (e.g. 1250.5), but the cell holds {shown}."
     if rule == "range":

@@ -32,9 +32,15 @@ def _codes(codes) -> str:
     return "[" + ", ".join(literal(code) for code in codes) + "]"
 
 
+# No answer of the survey comes near this; beyond it a sum or product of answers could overflow.
+LARGEST_NUMBER = 1e15
+
+
 def number_of(cell: str) -> str:
-    """The cell as a number when it is written as one, else NULL."""
-    return f"case when regexp_full_match({cell}, '{NUMBER_PATTERN}') then try_cast({cell} as double) end"
+    """The cell as a number when it is written as one of a usable size, else NULL."""
+    value = f"try_cast({cell} as double)"
+    return (f"case when regexp_full_match({cell}, '{NUMBER_PATTERN}') and abs({value}) < {LARGEST_NUMBER:.0e} "
+            f"then {value} end")
 
 
 def date_of(cell: str) -> str:
@@ -77,7 +83,8 @@ def is_value(cell: str, code: str) -> str:
 CELL_PREDICATES = {
     "not_nullable": lambda cell: f"({cell} is not null)",
     "is_integer": lambda cell: f"({cell} is null or regexp_full_match({cell}, '{INTEGER_PATTERN}'))",
-    "is_number": lambda cell: f"({cell} is null or regexp_full_match({cell}, '{NUMBER_PATTERN}'))",
+    # Written as a number and finite and of a usable size: '1e400' is a number only to a parser.
+    "is_number": lambda cell: f"({cell} is null or {number_of(cell)} is not null)",
     # An unparsable cell is the `integer` or `number` rule's business, not the range's.
     "within_bounds": lambda cell, low, high: (
         f"coalesce({number_of(cell)} between {low} and {high}, true)" if high is not None

@@ -11,7 +11,7 @@ import pandas as pd
 
 from schemas import codebook
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
-from schemas.predicates import ORDER_COLUMN, date_of, literal, quoted
+from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
 from schemas.raw_wave import CONTRACT_COLUMNS
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
@@ -60,8 +60,8 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
 def _outlier_query(relation: str, present: set[str]) -> str | None:
     if "cluster" not in present:
         return None
-    # Any number will do here: a cell the rules reject fails the wave anyway.
-    amounts = {column: f"try_cast({quoted(column)} as double)" for column in OUTLIER_COLUMNS if column in present}
+    # Only cells the number rule accepts: an overflowing one would make every firm an outlier.
+    amounts = {column: number_of(quoted(column)) for column in OUTLIER_COLUMNS if column in present}
     if {"turnover_kvnd", "employees"} <= present:
         amounts[PER_EMPLOYEE] = (f"{amounts['turnover_kvnd']} / "
                                  f"case when {amounts['employees']} > 0 then {amounts['employees']} end")

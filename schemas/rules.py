@@ -20,9 +20,11 @@ class RuleGroup:
 RULE_GROUPS = (
     RuleGroup(
         "file_is_readable_csv",
-        "The file is UTF-8 text, separated by commas, with one header row naming each column once, "
-        "at least one row of answers, and as many fields in every record as in the header.",
-        ("encoding", "empty_file", "delimiter", "header", "duplicate_column", "ragged_row", "no_rows"),
+        "The file is UTF-8 text, separated by commas and quoted as RFC 4180 says, with one header row naming "
+        "each column once (at most 10,000), at least one row of answers, as many fields in every record as in "
+        "the header, and no cell longer than 4 MiB.",
+        ("encoding", "empty_file", "delimiter", "header", "too_many_columns", "duplicate_column", "ragged_row",
+         "unclosed_quote", "misplaced_quote", "cell_too_long", "carriage_return", "no_rows"),
     ),
     RuleGroup(
         "required_columns_present",
@@ -89,6 +91,12 @@ RULE_GROUPS = (
         "complaint_answers_consistent",
         "A firm whose own plant drew a complaint (Q4) also knows of complaints in the village (Q3).",
         ("q4_without_q3",),
+        WARNING,
+    ),
+    RuleGroup(
+        "no_blank_records",
+        "No record of the file is blank (a warning: a blank line is skipped, never read as a firm).",
+        ("blank_record",),
         WARNING,
     ),
     RuleGroup(

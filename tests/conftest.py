@@ -44,6 +44,13 @@ def write_wave(path: Path, rows: list[dict], columns=None, bom: bool = False, ex
 
 
 
+def received_file(path: Path):
+    """The file read into a private copy beside it, as the raw wave asset reads it."""
+    from workflows.intake import receive
+
+    return receive(path, path.parent / "intake-scratch")
+
+
 def project_resources(root: Path) -> dict:
     """The real resources, on the test's own warehouse and folders."""
     from workflows.defs.resources import WaveFiles, warehouse_resource

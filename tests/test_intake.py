@@ -1,12 +1,15 @@
-"""Reading a raw file: encoding, BOM, delimiter, header, ragged records and record numbers."""
+"""Reading a raw file: one read into a private copy, the CSV grammar, limits and record numbers."""
+
+import os
 
 import duckdb
 import pandas as pd
 import pytest
 
-from tests.conftest import write_wave
+from tests.conftest import received_file, write_wave
 from workflows import staging
-from workflows.intake import inspect_file, read_records, stage_rows
+from workflows.files import NotARegularFile
+from workflows.intake import MAX_COLUMNS, receive, stage_records
 
 
 @pytest.fixture
@@ -21,35 +24,72 @@ def rules(findings):
     return [(f.rule, f.column, f.row) for f in findings]
 
 
-def staged(conn, raw, ragged) -> pd.DataFrame:
-    """Stage the file's accepted records, then read them back indexed by record number."""
-    accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
-    assert stage_rows(conn, raw, "w", ragged.records) == accepted
-    return conn.execute(staging.attempt_rows("w", raw.sha256)).df().set_index("source_row")
+def staged(conn, raw):
+    """Stage the file's well-formed records; return them indexed by record number, and the verdict."""
+    result = stage_records(conn, raw, "w")
+    rows = conn.execute(staging.attempt_rows("w", raw.sha256)).df().set_index("source_row")
+    assert len(rows) == result.n_rows
+    return rows, result.verdict
+
+
+def rewrite(path, edit):
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    edit(lines)
+    path.write_bytes("\n".join(lines).encode("utf-8"))
+    return path
+
 
 def test_a_bom_is_dropped_and_columns_may_come_in_any_order(tmp_path, conn, small_wave):
     columns = list(reversed(small_wave[0].keys()))
-    raw = inspect_file(write_wave(tmp_path / "w.csv", small_wave, columns=columns, bom=True))
+    raw = received_file(write_wave(tmp_path / "w.csv", small_wave, columns=columns, bom=True))
     assert raw.findings == []
     assert raw.header[-1] == "firm_id"
-    rows = staged(conn, raw, read_records(conn, raw))
+    rows, verdict = staged(conn, raw)
+    assert verdict.counts == {}
     assert list(rows.index) == list(range(1, len(small_wave) + 1))
     assert rows.loc[1, "firm_id"] == small_wave[0]["firm_id"]
 
 
+def test_the_digest_and_the_rows_come_from_one_read_into_a_private_copy(tmp_path, conn, small_wave):
+    source = write_wave(tmp_path / "export[1].csv", small_wave)
+    decoy = write_wave(tmp_path / "export1.csv", small_wave[:2])  # what a glob pattern would match
+    raw = received_file(source)
+    original = source.read_bytes()
+    source.write_bytes(decoy.read_bytes())  # replaced during the run: the copy is what was read
+    assert raw.copy.read_bytes() == original and raw.copy.parent == tmp_path / "intake-scratch"
+    import hashlib
+    assert raw.sha256 == hashlib.sha256(original).hexdigest()
+    rows, _ = staged(conn, raw)
+    assert len(rows) == len(small_wave)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    path = tmp_path / "w.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(NotARegularFile, match="not a regular file"):
+        receive(path, tmp_path / "scratch")
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
 def test_an_unknown_column_is_a_warning_and_is_not_staged(tmp_path, conn, small_wave):
-    raw = inspect_file(write_wave(tmp_path / "w.csv", small_wave, extra={"enumerator": "A"}))
+    raw = received_file(write_wave(tmp_path / "w.csv", small_wave, extra={"enumerator": "A"}))
     assert [(f.rule, f.column, f.severity) for f in raw.findings] == [("unknown_column", "enumerator", "warning")]
-    rows = staged(conn, raw, read_records(conn, raw))
+    rows, _ = staged(conn, raw)
     assert "enumerator" not in rows.columns
 
 
 def test_a_file_in_another_encoding_is_refused_with_its_position(tmp_path):
     path = tmp_path / "w.csv"
     path.write_bytes("firm_id,cluster\nVP-1,Vạn Phúc\n".encode("utf-16"))
-    assert rules(inspect_file(path).findings) == [("encoding", None, None)]
+    assert rules(received_file(path).findings) == [("encoding", None, None)]
     path.write_bytes(b"firm_id,notes\nBT-1,ch\xe8 \n")
-    finding = inspect_file(path).findings[0]
+    finding = received_file(path).findings[0]
     assert finding.rule == "encoding" and "line 2" in finding.message
 
 
@@ -58,51 +98,107 @@ def test_a_file_in_another_encoding_is_refused_with_its_position(tmp_path):
     (b"\xef\xbb\xbf", "empty_file"),
     (b"firm_id;cluster;ownership\nBT-1;bat_trang;private\n", "delimiter"),
     (b"BT-1,bat_trang,private\n", "header"),
+    (b'firm_id,"cluster\nBT-1,bat_trang\n', "header"),
 ])
 def test_unreadable_files_are_findings(tmp_path, content, rule):
     path = tmp_path / "w.csv"
     path.write_bytes(content)
-    raw = inspect_file(path)
+    raw = received_file(path)
     assert rules(raw.findings) == [(rule, None, None)] and not raw.readable
 
 
+def test_a_header_beyond_the_column_limit_is_one_finding(tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text(",".join(["firm_id"] + [f"x{i}" for i in range(MAX_COLUMNS)]) + "\n1\n", encoding="utf-8")
+    raw = received_file(path)
+    assert rules(raw.findings) == [("too_many_columns", None, None)] and not raw.readable
+
+
 def test_ragged_records_are_reported_by_record_number_and_the_rest_keep_theirs(tmp_path, conn, small_wave):
-    path = write_wave(tmp_path / "w.csv", small_wave)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[2] += ",surplus"          # record 2
-    lines[5] = lines[5].rsplit(",", 3)[0]  # record 5
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    raw = inspect_file(path)
-    ragged = read_records(conn, raw)
-    assert rules(ragged.verdict.findings) == [("ragged_row", None, 2), ("ragged_row", None, 5)]
-    assert ragged.verdict.counts == {"ragged_row": 2} and list(ragged.records) == [2, 5]
-    rows = staged(conn, raw, ragged)
-    assert 2 not in rows.index and 5 not in rows.index
+    def edit(lines):
+        lines[2] += ","                         # record 2: one extra empty field
+        lines[3] = lines[3].replace(",", ",x,", 1)  # record 3: an unquoted comma shifts every cell
+        lines[5] = lines[5].rsplit(",", 3)[0]    # record 5: three fields short
+    raw = received_file(rewrite(write_wave(tmp_path / "w.csv", small_wave), edit))
+    rows, verdict = staged(conn, raw)
+    assert rules(verdict.findings) == [("ragged_row", None, 2), ("ragged_row", None, 3), ("ragged_row", None, 5)]
+    width = len(raw.header)
+    assert f"{width + 1} fields but the header has {width} columns" in verdict.findings[0].message
+    assert not {2, 3, 5} & set(rows.index)
     assert rows.loc[6, "firm_id"] == small_wave[5]["firm_id"]
+
+
+def test_a_blank_line_is_a_warning_and_a_short_record_after_it_an_error(tmp_path, conn, small_wave):
+    def edit(lines):
+        lines[3:3] = ["", "BT-X,bat_trang"]
+    raw = received_file(rewrite(write_wave(tmp_path / "w.csv", small_wave), edit))
+    rows, verdict = staged(conn, raw)
+    assert [(f.rule, f.row, f.severity) for f in verdict.findings] == [
+        ("blank_record", 3, "warning"), ("ragged_row", 4, "error")]
+    assert rows.loc[5, "firm_id"] == small_wave[2]["firm_id"]  # numbering goes on after them
+
+
+def test_an_unclosed_quote_is_named_and_nothing_after_it_is_read_silently(tmp_path, conn, small_wave):
+    def edit(lines):
+        lines[4] = lines[4].replace(",", ',"', 1)
+    raw = received_file(rewrite(write_wave(tmp_path / "w.csv", small_wave), edit))
+    rows, verdict = staged(conn, raw)
+    assert rules(verdict.findings) == [("unclosed_quote", None, 4)]
+    assert "No record from there on was read" in verdict.findings[0].message
+    assert list(rows.index) == [1, 2, 3]
+
+
+def test_a_misplaced_quote_and_a_bare_carriage_return_are_findings(tmp_path, conn, small_wave):
+    firms = [dict(r) for r in small_wave]
+    firms[1]["notes"] = "first\rsecond"
+    firms[2]["notes"] = "windows\r\nline break"   # a CR LF inside a quoted cell is a line break
+    def edit(lines):
+        lines[-2] = lines[-2].replace(",", ',"x"y,', 1)
+    path = rewrite(write_wave(tmp_path / "w.csv", firms), edit)
+    path.write_bytes(path.read_bytes().replace(b"first\rsecond", b'"first\rsecond"'))
+    raw = received_file(path)
+    rows, verdict = staged(conn, raw)
+    assert rules(verdict.findings) == [("carriage_return", "notes", 2), ("misplaced_quote", None, len(firms))]
+    assert rows.loc[3, "notes"] == "windows\r\nline break"
+
+
+def test_a_cell_beyond_the_size_limit_is_a_finding_not_a_crash(tmp_path, conn, small_wave, monkeypatch):
+    import csv
+    monkeypatch.setattr("workflows.intake.MAX_CELL_CHARACTERS", 1000)
+    previous = csv.field_size_limit(1000)
+    try:
+        firms = [dict(r) for r in small_wave]
+        firms[3]["notes"] = "n" * 5000
+        raw = received_file(write_wave(tmp_path / "w.csv", firms))
+        rows, verdict = staged(conn, raw)
+    finally:
+        csv.field_size_limit(previous)
+    assert rules(verdict.findings) == [("cell_too_long", None, 4)]
+    assert "longer than 1,000 characters" in verdict.findings[0].message
 
 
 def test_a_quoted_newline_does_not_start_a_record(tmp_path, conn, small_wave):
     rows_in = [dict(r) for r in small_wave]
     rows_in[0]["notes"] = "first line,\nsecond line"
-    raw = inspect_file(write_wave(tmp_path / "w.csv", rows_in))
-    rows = staged(conn, raw, read_records(conn, raw))
+    rows, verdict = staged(conn, received_file(write_wave(tmp_path / "w.csv", rows_in)))
     assert rows.loc[1, "notes"] == "first line,\nsecond line"
     assert rows.loc[2, "firm_id"] == small_wave[1]["firm_id"]
-    assert len(rows) == len(small_wave)
+    assert len(rows) == len(small_wave) and verdict.counts == {}
 
 
 def test_a_duplicated_header_is_an_error_naming_the_column(tmp_path, small_wave):
     path = write_wave(tmp_path / "w.csv", small_wave)
     text = path.read_text(encoding="utf-8").replace(",notes\n", ",cluster\n", 1)
     path.write_text(text, encoding="utf-8")
-    assert ("duplicate_column", "cluster", 0) in rules(inspect_file(path).findings)
+    assert ("duplicate_column", "cluster", 0) in rules(received_file(path).findings)
 
 
 def test_windows_line_endings_are_read_like_any_others(tmp_path, conn, small_wave):
     path = write_wave(tmp_path / "w.csv", small_wave)
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    raw = inspect_file(path)
+    raw = received_file(path)
     assert raw.findings == []
-    rows = staged(conn, raw, read_records(conn, raw))
+    rows, verdict = staged(conn, raw)
+    assert verdict.counts == {}
     assert len(rows) == len(small_wave) and pd.isna(rows.loc[1, "notes"])  # empty stays missing
     assert rows.loc[len(small_wave), "q22_help_senior_gov"] == small_wave[-1]["q22_help_senior_gov"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import write_wave
-from workflows.intake import inspect_file, stage_attempt
+from tests.conftest import received_file, write_wave
+from workflows.intake import stage_attempt
 from workflows.synthetic import generate_wave
 
 ROWS = generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=21)
@@ -18,7 +18,7 @@ ROWS = generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=21)
 
 def judge(path: Path) -> list[tuple]:
     with duckdb.connect() as conn:
-        attempt = stage_attempt(conn, inspect_file(path), "w")
+        attempt = stage_attempt(conn, received_file(path), "w")
     return [(f.rule, f.column, f.row, f.severity) for f in attempt.verdict.findings]
 
 
@@ -165,9 +165,9 @@ def test_a_wave_failing_everywhere_is_counted_in_full_but_listed_up_to_the_limit
     path = tmp_path / "w.csv"
     path.write_text("\n".join(broken) + "\n")
     with duckdb.connect() as conn:
-        bounded = stage_attempt(conn, inspect_file(path), "w", items_per_rule=1_000).verdict
+        bounded = stage_attempt(conn, received_file(path), "w", items_per_rule=1_000).verdict
     with duckdb.connect() as conn:
-        everything = stage_attempt(conn, inspect_file(path), "w", items_per_rule=None).verdict
+        everything = stage_attempt(conn, received_file(path), "w", items_per_rule=None).verdict
     assert bounded.counts["range"] == everything.counts["range"] == 2_500
     ranged = [f for f in bounded.findings if f.rule == "range"]
     assert len(ranged) == 1_000 and [f.row for f in ranged] == list(range(1, 1_001))
@@ -181,7 +181,7 @@ def test_the_census_generator_writes_the_same_valid_wave_for_the_same_seed(tmp_p
     main(["300", str(tmp_path / "b.csv"), "--seed", "2"])
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     with duckdb.connect() as conn:
-        attempt = stage_attempt(conn, inspect_file(tmp_path / "a.csv"), "a")
+        attempt = stage_attempt(conn, received_file(tmp_path / "a.csv"), "a")
     assert attempt.n_rows == 300
     assert [f for f in attempt.verdict.findings if f.severity == "error"] == []
 
@@ -193,6 +193,20 @@ def test_ragged_records_are_counted_in_full_but_listed_up_to_the_limit(tmp_path)
     path = tmp_path / "w.csv"
     path.write_text("\n".join([lines[0]] + [line + ",surplus" for line in lines[1:1_201]] + lines[1_201:]) + "\n")
     with duckdb.connect() as conn:
-        attempt = stage_attempt(conn, inspect_file(path), "w", items_per_rule=1_000)
+        attempt = stage_attempt(conn, received_file(path), "w", items_per_rule=1_000)
     assert attempt.verdict.counts["ragged_row"] == 1_200 and attempt.n_rows == 300
     assert [f.row for f in attempt.verdict.findings if f.rule == "ragged_row"] == list(range(1, 1_001))
+
+
+@pytest.mark.parametrize("written", ["1e400", "-1e400", "1e15", "9" * 400])
+def test_numbers_must_be_finite_and_of_a_usable_size(tmp_path, written):
+    path = edited(tmp_path, lambda rows: rows[4].update(turnover_kvnd=written))
+    assert [f for f in judge(path) if f[3] == "error"] == [("number", "turnover_kvnd", 5, "error")]
+    with duckdb.connect() as conn:
+        message = stage_attempt(conn, received_file(path), "w").verdict.findings[0].message
+    assert "too large for any answer" in message and written[:20] in message
+
+
+def test_a_large_but_plausible_number_passes(tmp_path):
+    findings = judge(edited(tmp_path, lambda rows: rows[4].update(turnover_kvnd="9.5e14")))
+    assert [f for f in findings if f[3] == "error"] == [] and ("outlier", "turnover_kvnd", 5, "warning") in findings

@@ -1,38 +1,57 @@
-"""Read a raw wave file into the warehouse's staging area, judging the file before its cells.
+"""Read a raw wave file once, into a private copy, and stage its records as the file's grammar allows.
 
-File-level faults (encoding, delimiter, header, ragged records, no rows) become findings
-like any cell's; the rows that can be read are staged as text, keyed by wave and by the
-file's sha256, so that staging a new attempt never touches the wave's published rows.
+The source is read exactly once: its bytes are hashed, checked as UTF-8 and written to a
+private copy in the same pass, so the recorded sha256 and the staged rows come from the
+same bytes even if the file is replaced during the run. Everything after reads the copy.
+
+The CSV grammar (RFC 4180) is the project's, not a reader's guess: every record whose
+fields do not match the header, every quote left open or misplaced, every cell or header
+beyond the limits is a finding with its record number; nothing is shifted, merged or
+dropped unreported. The header is record 0; a quoted cell with a newline does not start
+a new record.
 """
 
 import codecs
 import csv
 import hashlib
 import io
+import os
+import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from schemas.predicates import quoted
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict, judge
 from schemas.quality import quality_warnings
 from schemas.raw_wave import CONTRACT_COLUMNS
 from workflows import staging
+from workflows.files import open_regular
 
 CHUNK = 1 << 20
+# Far above any questionnaire, yet bounded: a breach is a finding, never gigabytes of memory.
+MAX_COLUMNS = 10_000
+MAX_CELL_CHARACTERS = 4 * 1024 * 1024
+BATCH_RECORDS = 50_000
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
-UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header"})
+UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns"})
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+PRIVATE_PREFIX = ".intake-"
+
+csv.field_size_limit(MAX_CELL_CHARACTERS)
 
 
 @dataclass
 class RawFile:
-    """What the file is, before any cell is judged."""
+    """What the file is, before any cell is judged: its private copy, digest, header and file-level faults."""
 
     path: Path
+    copy: Path
     sha256: str
     header: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -50,22 +69,43 @@ class RawFile:
         return [c for c in dict.fromkeys(self.header) if c not in CONTRACT_COLUMNS]
 
 
-def inspect_file(path: Path) -> RawFile:
-    """Hash the file and check its encoding, header and delimiter."""
-    sha256, bad_offset, size = _hash_and_decode(path)
-    raw = RawFile(path=path, sha256=sha256)
+def receive(source: Path, folder: Path) -> RawFile:
+    """Copy, hash and decode-check the file in one read; then check its header on the copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"{PRIVATE_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.csv"
+    try:
+        sha256, bad_offset, size = _copy_once(source, copy)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    raw = RawFile(path=source, copy=copy, sha256=sha256)
     if bad_offset is not None:
-        line = _line_of_offset(path, bad_offset)
+        line = _line_of_offset(copy, bad_offset)
         raw.findings.append(_file_finding(
             "encoding",
             f"The file is not UTF-8 text: byte {bad_offset} (line {line}) cannot be decoded. "
             "Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
         ))
         return raw
-    header = _first_record(path)
-    if size == 0 or header is None or not any(cell.strip() for cell in header):
+    with _reader(copy) as reader:
+        header = next(_records(reader), None)
+    if size == 0 or header is None or (header.fields is not None and not any(c.strip() for c in header.fields)):
         raw.findings.append(_file_finding("empty_file", "The file is empty: it has no header and no rows."))
         return raw
+    if header.fields is None:
+        raw.findings.append(_file_finding("header", f"The header row is not readable CSV: {header.problem}"))
+        return raw
+    _judge_header(raw, header.fields)
+    return raw
+
+
+def _judge_header(raw: RawFile, header: list[str]) -> None:
+    if len(header) > MAX_COLUMNS:
+        raw.findings.append(_file_finding(
+            "too_many_columns",
+            f"The header names {len(header):,} columns; a wave may have at most {MAX_COLUMNS:,}. "
+            "Export the questionnaire's columns only."))
+        return
     raw.header = header
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
@@ -74,11 +114,11 @@ def inspect_file(path: Path) -> RawFile:
                     "delimiter",
                     f"The columns are separated by {name}, not by commas; export the file again as comma-separated CSV.",
                 ))
-                return raw
+                return
     if not raw.contract_columns:
         raw.findings.append(_file_finding(
             "header", "The first record names none of the questionnaire's columns; the header row is missing."))
-        return raw
+        return
     seen = set()
     for column in header:
         if column in seen:
@@ -90,96 +130,128 @@ def inspect_file(path: Path) -> RawFile:
         raw.findings.append(Finding(
             "unknown_column", column, 0, None, None,
             f"The column '{column}' is not part of the questionnaire and is ignored.", WARNING))
-    return raw
 
 
 @dataclass
-class Ragged:
-    """The records DuckDB rejected for their number of fields: all their numbers, and the verdict."""
+class Record:
+    """One CSV record: its number and fields, or the grammar fault that ends the reading."""
 
-    records: np.ndarray
+    number: int
+    first_line: int
+    fields: list[str] | None
+    problem: str | None = None
+    rule: str | None = None
+
+
+@contextmanager
+def _reader(copy: Path):
+    with copy.open("rb") as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        yield csv.reader(text, strict=True)
+
+
+def _records(reader) -> Iterator[Record]:
+    """The file's records in order; a grammar fault is the last record yielded (the rest cannot be trusted)."""
+    number = 0
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield Record(number, first_line, None, *_grammar_fault(str(error), first_line, reader.line_num))
+            return
+        yield Record(number, first_line, fields)
+        number += 1
+
+
+def _grammar_fault(message: str, first_line: int, last_line: int) -> tuple[str, str]:
+    if "field larger than field limit" in message:
+        return (f"a cell from line {first_line} is longer than {MAX_CELL_CHARACTERS:,} characters "
+                "(or a quote opened there is never closed)", "cell_too_long")
+    if "unexpected end of data" in message:
+        return (f"a quoted cell opened on line {first_line} or after is never closed; "
+                f"the file's last {last_line - first_line + 1:,} line(s) were read as part of it", "unclosed_quote")
+    return (f"a closing quote on line {first_line} or after is followed by more text in the same cell "
+            "(write a quote inside a quoted cell as two quotes)", "misplaced_quote")
+
+
+@dataclass
+class Staged:
+    """How many rows were staged, and the verdict of the file's grammar on its records."""
+
+    n_rows: int
     verdict: Verdict
 
 
-def read_records(conn: duckdb.DuckDBPyConnection, raw: RawFile,
-                 items_per_rule: int | None = ITEMS_PER_RULE) -> Ragged:
-    """Read the file's records as text into the temporary table `wave_upload`; report ragged ones.
+def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
+                  items_per_rule: int | None = ITEMS_PER_RULE) -> Staged:
+    """Insert the well-formed records of the copy into `staging.raw_responses`, each with its record number.
 
-    Call it outside a transaction: rows added inside one have no stable row ids yet, and the
-    row id is what ties each accepted record back to its record number.
+    A record with another number of fields than the header is a finding and is not staged;
+    a blank record is a warning; a grammar fault stops the reading with a finding that says
+    from which line the rest was not read.
     """
     width = len(raw.header)
-    text_columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
-    conn.execute("drop table if exists temp.wave_upload")
-    conn.execute(
-        f"""
-        create temp table wave_upload as
-        select * from read_csv(
-            $path, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
-            all_varchar = true, auto_detect = false, strict_mode = true, null_padding = false,
-            ignore_errors = true, store_rejects = true,
-            rejects_table = 'wave_upload_rejects', rejects_scan = 'wave_upload_scans',
-            columns = {{{text_columns}}}
-        )
-        """,
-        {"path": str(raw.path)},
-    )
-    # DuckDB counts the header as line 1, so a record's number is its line minus one.
-    # A short record is rejected once per missing field; its first rejection counts its fields.
-    conn.execute(
-        """
-        create or replace temp table wave_upload_ragged as
-        select line - 1 as record, arg_min(error_type, column_idx) as error_type, min(column_idx) as fields
-        from wave_upload_rejects group by line
-        """
-    )
-    records = conn.execute("select record from wave_upload_ragged order by record").fetchnumpy()["record"]
-    limit = "" if items_per_rule is None else f"limit {int(items_per_rule)}"
-    listed = conn.execute(f"select * from wave_upload_ragged order by record {limit}").fetchall()
-    findings = [
-        Finding("ragged_row", None, int(record), None, None,
-                f"Record {int(record)} has {_field_count(error_type, int(fields), width)} "
-                f"but the header has {width} columns; check its commas and quotes.")
-        for record, error_type, fields in listed
-    ]
-    counts = {"ragged_row": len(records)} if len(records) else {}
-    return Ragged(np.asarray(records, dtype=np.int64), Verdict(findings, counts))
+    positions = [raw.header.index(column) for column in raw.contract_columns]
+    names = ["source_row", *raw.contract_columns]
+    schema = pa.schema([("source_row", pa.int64()), *[(c, pa.string()) for c in raw.contract_columns]])
+    findings: list[Finding] = []
+    n_rows, batch = 0, []
+
+    def flush():
+        nonlocal batch
+        if batch:
+            columns = list(zip(*batch))
+            upload = pa.Table.from_arrays([pa.array(values, type=schema.field(i).type)
+                                           for i, values in enumerate(columns)], schema=schema)
+            conn.register("wave_upload_batch", upload)
+            listed = ", ".join(quoted(name) for name in names)
+            conn.execute(f"insert into staging.raw_responses (wave, raw_sha256, {listed}) "
+                         f"select $wave, $sha, {listed} from wave_upload_batch", {"wave": wave, "sha": raw.sha256})
+            conn.unregister("wave_upload_batch")
+            batch = []
+
+    with _reader(raw.copy) as reader:
+        records = _records(reader)
+        next(records, None)  # the header, judged already
+        for record in records:
+            if record.fields is None:
+                findings.append(Finding(record.rule, None, record.number, None, None,
+                                        f"Record {record.number} cannot be read: {record.problem}. "
+                                        "No record from there on was read; fix the quotes and export again."))
+                break
+            if not record.fields:
+                findings.append(Finding("blank_record", None, record.number, None, None,
+                                        f"Record {record.number} (line {record.first_line}) is blank; it was skipped.",
+                                        WARNING))
+                continue
+            if len(record.fields) != width:
+                findings.append(Finding(
+                    "ragged_row", None, record.number, None, None,
+                    f"Record {record.number} has {len(record.fields):,} field{'s' * (len(record.fields) != 1)} "
+                    f"but the header has {width:,} columns; check its commas and quotes."))
+                continue
+            if stray := _stray_carriage_return(record.fields, raw.header):
+                findings.append(Finding(
+                    "carriage_return", stray, record.number, None, None,
+                    f"Record {record.number} holds, in {stray}, a carriage return that does not end a line "
+                    "(an old Mac line break); replace it with a space or a normal line break."))
+                continue
+            batch.append((record.number, *[record.fields[p] or None for p in positions]))
+            n_rows += 1
+            if len(batch) >= BATCH_RECORDS:
+                flush()
+        flush()
+    return Staged(n_rows, Verdict.of(findings, items_per_rule))
 
 
-def stage_rows(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str, ragged: np.ndarray) -> int:
-    """Copy the accepted records of `wave_upload` into `staging.raw_responses`; return how many.
-
-    Each row keeps its CSV record number (the header is record 0) and the contract's columns
-    that the file has.
-    """
-    positions = {column: raw.header.index(column) for column in raw.contract_columns}
-    accepted = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
-    selected = ", ".join(f'upload.c{positions[c]} as "{c}"' for c in raw.contract_columns)
-    params = {"wave": wave, "sha": raw.sha256}
-    if not len(ragged):
-        # Every record was accepted: the n-th row read is record n.
-        conn.execute(
-            f"""
-            insert into staging.raw_responses by name
-            select $wave as wave, $sha as raw_sha256, upload.rowid + 1 as source_row, {selected}
-            from wave_upload as upload
-            """,
-            params,
-        )
-        return int(accepted)
-    records = np.setdiff1d(np.arange(1, accepted + len(ragged) + 1), ragged)
-    conn.register("wave_upload_records", pd.DataFrame({"upload_row": np.arange(accepted), "record": records}))
-    conn.execute(
-        f"""
-        insert into staging.raw_responses by name
-        select $wave as wave, $sha as raw_sha256, records.record as source_row, {selected}
-        from (select rowid as upload_row, * from wave_upload) as upload
-        join wave_upload_records as records using (upload_row)
-        """,
-        params,
-    )
-    conn.unregister("wave_upload_records")
-    return int(accepted)
+def _stray_carriage_return(fields: list[str], header: list[str]) -> str | None:
+    for position, cell in enumerate(fields):
+        if "\r" in cell and cell.count("\r") != cell.count("\r\n"):
+            return header[position]
+    return None
 
 
 def no_rows_finding() -> Finding:
@@ -187,20 +259,23 @@ def no_rows_finding() -> Finding:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a regular file's bytes (never blocks on a FIFO or reads a device)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with os.fdopen(open_regular(path), "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _hash_and_decode(path: Path) -> tuple[str, int | None, int]:
+def _copy_once(source: Path, copy: Path) -> tuple[str, int | None, int]:
+    """Copy the source to `copy` in one read, hashing and decode-checking the same bytes."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, bad = 0, None
-    with path.open("rb") as handle:
+    with os.fdopen(open_regular(source), "rb") as handle, copy.open("xb") as target:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
+            target.write(chunk)
             if bad is None:
                 try:
                     decoder.decode(chunk)
@@ -216,24 +291,22 @@ def _hash_and_decode(path: Path) -> tuple[str, int | None, int]:
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
+    lines, seen = 1, 0
     with path.open("rb") as handle:
-        return handle.read(offset).count(b"\n") + 1
-
-
-def _first_record(path: Path) -> list[str] | None:
-    with path.open("rb") as handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        return next(csv.reader(text), None)
-
-
-def _field_count(error_type: str, fields: int, width: int) -> str:
-    if error_type == "TOO MANY COLUMNS":
-        return f"more than {width} fields"
-    return f"{fields} field" + ("" if fields == 1 else "s")
+        while seen < offset and (chunk := handle.read(min(CHUNK, offset - seen))):
+            lines += chunk.count(b"\n")
+            seen += len(chunk)
+    return lines
 
 
 def _file_finding(rule: str, message: str) -> Finding:
     return Finding(rule, None, None, None, None, message)
+
+
+def remove_orphan_copies(folder: Path) -> None:
+    """Private copies left by a killed run (the caller holds the warehouse, so none is in use)."""
+    for orphan in folder.glob(f"{PRIVATE_PREFIX}*.csv"):
+        orphan.unlink(missing_ok=True)
 
 
 @dataclass
@@ -255,15 +328,15 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     """
     started = time.perf_counter()
     staging.ensure_tables(conn)
-    ragged = read_records(conn, raw, items_per_rule) if raw.readable else None
-    verdict = Verdict.of(raw.findings)
+    verdict = Verdict.of(raw.findings, items_per_rule)
     n_rows, judging_seconds = 0, 0.0
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
-            n_rows = stage_rows(conn, raw, wave, ragged.records)
-            verdict = verdict + ragged.verdict
+            staged = stage_records(conn, raw, wave, items_per_rule)
+            n_rows = staged.n_rows
+            verdict = verdict + staged.verdict
             if n_rows:
                 judging = time.perf_counter()
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
@@ -271,7 +344,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 verdict = (verdict + judge(conn, "wave_rows", columns, items_per_rule)
                            + quality_warnings(conn, "wave_rows", columns, items_per_rule))
                 judging_seconds = time.perf_counter() - judging
-            elif not len(ragged.records):
+            elif not staged.verdict.counts:
                 verdict = verdict + Verdict.of([no_rows_finding()])
         staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, verdict)
         conn.commit()

@@ -1,5 +1,7 @@
 """The raw wave: the CSV file read into the warehouse's staging area and judged by every rule."""
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -9,7 +11,8 @@ from workflows import outputs, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
-from workflows.intake import inspect_file, stage_attempt
+from workflows.files import NotARegularFile
+from workflows.intake import receive, remove_orphan_copies, stage_attempt
 
 
 @dg.asset(
@@ -24,10 +27,22 @@ def raw_wave(
 ) -> dg.MaterializeResult:
     """The wave's answers as the survey tool exported them, staged unpublished until every rule passes."""
     wave = context.partition_key
-    raw = inspect_file(wave_files.source_of(wave))
-    with warehouse.get_connection() as conn:
-        attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
-        stored = staging.findings_of(conn, wave, raw.sha256)
+    source = wave_files.source_of(wave)
+    # The private copy lives beside the warehouse (same disk, never in the raw or outputs folder).
+    scratch = Path(warehouse.database).parent / ".intake"
+    remove_orphan_copies(scratch)
+    try:
+        raw = receive(source, scratch)
+    except (OSError, NotARegularFile) as error:
+        raise dg.Failure(description=f"The raw file of wave {wave} cannot be read: "
+                                     f"{getattr(error, 'strerror', None) or error} ({source}).",
+                         allow_retries=False) from None
+    try:
+        with warehouse.get_connection() as conn:
+            attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
+            stored = staging.findings_of(conn, wave, raw.sha256)
+    finally:
+        raw.copy.unlink(missing_ok=True)
     folder = wave_files.attempt_dir(wave)
     files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, attempt.verdict.counts, wave_files.all_errors)
     for name, text in files.items():
