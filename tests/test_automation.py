@@ -1,18 +1,24 @@
 """The sensor on the raw folder and the schedule for stale waves."""
 
+import hashlib
 import json
 import os
 import shutil
+import time
 
 import duckdb
 
 import dagster as dg
 import pytest
 
+from dagster._core.definitions.instigation_logger import get_instigation_log_records
+
 from tests.conftest import materialize_wave, write_wave
+from tests.test_raw_folder import deadline, hostile_folder
 from workflows.definitions import defs
 from workflows.defs.automation import raw_wave_files, stale_waves
 from workflows.defs.resources import WaveFiles
+from workflows.raw_folder import shown
 from workflows.synthetic import generate_wave
 
 
@@ -27,6 +33,20 @@ def setting(isolated_project):
 def tick(instance, wave_files, cursor=None):
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"wave_files": wave_files}) as context:
         return raw_wave_files(context)
+
+
+def logged_tick(instance, wave_files, cursor=None):
+    """One tick as the daemon runs it, its log kept by the instance: the result, the messages, the seconds."""
+    with dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), cursor=cursor,
+                                 resources={"wave_files": wave_files}, repository_name="cleantech",
+                                 sensor_name="raw_wave_files") as context:
+        before = len(get_instigation_log_records(instance, context.log_key))
+        started = time.perf_counter()
+        with deadline(10):
+            result = raw_wave_files(context)
+        seconds = time.perf_counter() - started
+    records = get_instigation_log_records(instance, context.log_key)[before:]
+    return result, [record["dagster_meta"]["orig_message"] for record in records], seconds
 
 
 def test_the_sensor_runs_a_new_file_once_and_a_changed_file_again(setting):
@@ -124,3 +144,112 @@ def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_
     assert (total["n"], total["n_previous"]) == (11, 12)
     assert total["adoption_share"] == pytest.approx((adopted_before + changed + (newcomer["q6_equipment_installed"] == "yes")) / 11)
     assert document["questionnaire"] == [{"column": "q23_energy_source", "change": "added", "kind": "outside the questionnaire"}]
+
+
+def test_the_sensor_skips_fifos_devices_folders_and_bad_names_quickly_and_says_so_once(setting):
+    raw, wave_files, instance = setting
+    expected = hostile_folder(raw)
+    os.mkfifo(raw / "2012.csv")  # a wave's name, but a FIFO: it must not block the tick
+    expected["2012.csv"] = "FIFO"
+    write_wave(raw / "2011.csv", generate_wave({"van_phuc": 4}, seed=1))
+
+    first, messages, seconds = logged_tick(instance, wave_files)
+    print(f"first tick with a FIFO, /dev/zero and a folder named *.csv: {seconds * 1000:.1f} ms")
+    assert seconds < 2
+    assert [r.partition_key for r in first.run_requests] == ["2011"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2011"]
+    for name, word in expected.items():
+        said = [m for m in messages if m.startswith(f"skipped {shown(name)} in the raw folder: ")]
+        assert len(said) == 1 and word in said[0], (name, messages)
+    assert not any("\x1b" in m for m in messages)
+    instance.add_dynamic_partitions("wave", ["2011"])
+
+    again, messages, seconds = logged_tick(instance, wave_files, first.cursor)
+    assert again.run_requests == [] and messages == [] and seconds < 2  # said once, not on every tick
+
+    (raw / "folder.csv").rmdir()
+    os.mkfifo(raw / "folder.csv")  # the same name, another kind: said again
+    (raw / "pipe.csv").unlink()
+    write_wave(raw / "pipe.csv", generate_wave({"dong_ky": 4}, seed=2))  # now a real file: a wave
+    changed, messages, _ = logged_tick(instance, wave_files, again.cursor)
+    assert messages == ["skipped folder.csv in the raw folder: it is a named pipe (FIFO), not a regular file."]
+    assert [r.partition_key for r in changed.run_requests] == ["pipe"]
+
+
+def test_a_file_put_back_to_an_earlier_version_runs_again(setting):
+    raw, wave_files, instance = setting
+    a, b = generate_wave({"van_phuc": 4}, seed=1), generate_wave({"van_phuc": 4}, seed=2)
+    path = write_wave(raw / "2011.csv", a)
+    cursor, keys = None, []
+    for rows, stamp in ((a, 10**18), (b, 2 * 10**18), (a, 3 * 10**18)):
+        write_wave(path, rows)
+        os.utime(path, ns=(stamp, stamp))
+        result = tick(instance, wave_files, cursor)
+        assert [r.partition_key for r in result.run_requests] == ["2011"]
+        keys.append(result.run_requests[0].run_key)
+        cursor = result.cursor
+    assert len(set(keys)) == 3
+    assert keys[0].endswith(keys[2].rsplit(":", 1)[1])  # the same bytes, a new key
+
+
+def test_a_wave_already_judged_from_the_command_line_is_not_run_again_at_first_sight(setting):
+    raw, wave_files, instance = setting
+    write_wave(raw / "2011.csv", generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=11))
+    started = time.perf_counter()
+    assert materialize_wave(instance, raw.parent, "2011").success
+    print(f"materializing a 12-firm wave: {time.perf_counter() - started:.1f} s")
+    write_wave(raw / "2012.csv", generate_wave({"van_phuc": 4}, seed=12))  # never run
+    instance.delete_dynamic_partition("wave", "2011")  # its materializations stay: it is added again, not run
+
+    first, messages, _ = logged_tick(instance, wave_files)
+    assert [r.partition_key for r in first.run_requests] == ["2012"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2011", "2012"]
+    assert any(m.startswith("wave 2011: 2011.csv was already judged") for m in messages), messages
+    instance.add_dynamic_partitions("wave", ["2011", "2012"])
+
+    write_wave(raw / "2011.csv", generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=13))
+    changed = tick(instance, wave_files, first.cursor)
+    assert [r.partition_key for r in changed.run_requests] == ["2011"]
+    # Its key counts on from the wave's latest raw_wave event: no key of an earlier daemon is reused.
+    latest = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_wave"), asset_partitions=["2011"]), limit=1).records[0]
+    assert changed.run_requests[0].run_key.startswith(f"2011:{latest.storage_id + 1}:")
+
+
+def test_the_cursor_stays_small_whatever_the_folder_held(setting):
+    raw, wave_files, instance = setting
+    for i in range(300):
+        (raw / f"bad name {i}.csv").write_text("x")
+    write_wave(raw / "2011.csv", generate_wave({"van_phuc": 4}, seed=1))
+
+    first, messages, _ = logged_tick(instance, wave_files)
+    assert len(messages) == 101 and messages[-1].startswith("200 more entries in the raw folder are skipped")
+    assert len(first.cursor) < 3000
+    again, messages, _ = logged_tick(instance, wave_files, first.cursor)
+    assert messages == [] and again.run_requests == []
+
+    for path in raw.glob("*.csv"):
+        path.unlink()
+    emptied = tick(instance, wave_files, again.cursor)
+    assert json.loads(emptied.cursor) == {"v": 2, "waves": {}, "skipped": {}}
+
+
+def test_the_first_cursor_format_is_read_without_rerunning_anything(setting):
+    raw, wave_files, instance = setting
+    path = write_wave(raw / "2011.csv", generate_wave({"van_phuc": 4}, seed=1))
+    info = path.stat()
+    old = json.dumps({"2011": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                               "stamp": [info.st_size, info.st_mtime_ns]}})
+    assert tick(instance, wave_files, old).run_requests == []
+    write_wave(path, generate_wave({"van_phuc": 5}, seed=2))
+    assert [r.run_key.split(":")[1] for r in tick(instance, wave_files, old).run_requests] == ["1"]
+    assert [r.partition_key for r in tick(instance, wave_files, "not json").run_requests] == ["2011"]
+
+
+def test_the_schedule_neither_reads_nor_waits_on_a_fifo(setting):
+    raw, wave_files, instance = setting
+    os.mkfifo(raw / "w.csv")
+    instance.add_dynamic_partitions("wave", ["w"])
+    with deadline(10), dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
+                                                 repository_def=defs().get_repository_def()) as context:
+        assert list(stale_waves(context)) == []

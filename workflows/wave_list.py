@@ -1,11 +1,19 @@
-"""`cleantech-survey waves`: every wave the project knows, its status and its last report."""
+"""`cleantech-survey waves`: every wave the project knows, its status and its last report.
+
+The raw folder is seen through `scan_raw_folder`: an entry named `*.csv` that is not a
+usable wave file (a folder, a FIFO, a device, a file that cannot be read, a name that is
+no wave id) is listed under the table with its reason, never read. Every name and path
+printed goes through `shown`, so a control character in a file name is displayed as its
+escape, never obeyed by the terminal.
+"""
 
 from pathlib import Path
 
 import duckdb
 
 from workflows import settings
-from workflows.intake import file_sha256
+from workflows.files import NotARegularFile
+from workflows.raw_folder import RawFolder, scan_raw_folder, shown, wave_file_sha256
 
 
 def print_waves() -> int:
@@ -13,19 +21,31 @@ def print_waves() -> int:
     raw_dir = Path(settings.get("CLEANTECH_RAW_DIR"))
     outputs_dir = Path(settings.get("CLEANTECH_OUTPUTS_DIR"))
     published, attempts = _warehouse_state(Path(settings.get("CLEANTECH_WAREHOUSE")))
-    files = {path.stem: path for path in sorted(raw_dir.glob("*.csv"))}
+    folder = scan_raw_folder(raw_dir)
+    files = folder.waves
     waves = sorted(set(files) | set(published) | set(attempts))
     if not waves:
-        print(f"No waves yet: put a CSV export into {raw_dir}/ or run `cleantech-survey run FILE`.")
-        return 0
-    print(f"{'wave':<12} {'firms':>6}  {'status':<34} last report")
-    for wave in waves:
-        print(f"{wave:<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<34} "
-              f"{_report(outputs_dir / wave / 'report.pdf')}")
+        print(f"No waves yet: put a CSV export into {shown(raw_dir)}/ or run `cleantech-survey run FILE`.")
+    else:
+        print(f"{'wave':<12} {'firms':>6}  {'status':<34} last report")
+        for wave in waves:
+            print(f"{shown(wave):<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<34} "
+                  f"{_report(wave, published, outputs_dir)}")
+    _print_skipped(folder)
     return 0
 
 
+def _print_skipped(folder: RawFolder) -> None:
+    if folder.problem:
+        print(f"\nThe raw folder cannot be read: {shown(folder.problem)}")
+    if folder.skipped:
+        print(f"\nSkipped in {shown(folder.folder)}/ (not read as waves):")
+        for name, reason in folder.skipped.items():
+            print(f"  {shown(name)}: {shown(reason)}")
+
+
 def _warehouse_state(database: Path) -> tuple[dict, dict]:
+    """The published waves as {wave: (raw_sha256, n_firms, report_pdf or None)} and the attempts as {wave: sha}."""
     if not database.exists():
         return {}, {}
     try:
@@ -35,8 +55,14 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
         return {}, {}
     try:
         tables = {name for (name,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
-        published = ({w: (sha, n) for w, sha, n in conn.execute("select wave, raw_sha256, n_firms from main.waves").fetchall()}
-                     if "main.waves" in tables else {})
+        published = {}
+        if "main.waves" in tables:
+            columns = {name for (name,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = 'main' and table_name = 'waves'"
+            ).fetchall()}
+            report = "report_pdf" if "report_pdf" in columns else "null"
+            published = {w: (sha, n, pdf) for w, sha, n, pdf in
+                         conn.execute(f"select wave, raw_sha256, n_firms, {report} from main.waves").fetchall()}
         attempts = ({w: sha for w, sha in conn.execute("select wave, raw_sha256 from staging.wave_attempts").fetchall()}
                     if "staging.wave_attempts" in tables else {})
         return published, attempts
@@ -49,7 +75,12 @@ def _firms(wave: str, published: dict) -> str:
 
 
 def _status(wave: str, files: dict, published: dict, attempts: dict) -> str:
-    current = file_sha256(files[wave]) if wave in files else None
+    current = None
+    if wave in files:
+        try:
+            current = wave_file_sha256(files[wave])
+        except (NotARegularFile, OSError):  # changed since the folder was scanned
+            return "its file cannot be read"
     if wave in published and (current is None or published[wave][0] == current):
         return "published"
     if wave in attempts and attempts[wave] == current:
@@ -59,5 +90,17 @@ def _status(wave: str, files: dict, published: dict, attempts: dict) -> str:
     return "not yet run"
 
 
-def _report(path: Path) -> str:
-    return str(path) if path.exists() else "-"
+def _report(wave: str, published: dict, outputs_dir: Path) -> str:
+    """The wave's latest published report, wherever it was written; else the default folder's, if any."""
+    recorded = published[wave][2] if wave in published else None
+    if recorded:
+        return shown(recorded) if _exists(Path(recorded)) else f"{shown(recorded)} (file missing)"
+    default = outputs_dir / wave / "report.pdf"
+    return shown(default) if _exists(default) else "-"
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # not even examinable (a null byte, a permission)
+        return False

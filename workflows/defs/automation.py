@@ -1,22 +1,35 @@
 """New and changed wave files are picked up by a sensor; a daily schedule re-runs stale waves.
 
-The sensor keys each request by the file's sha256, so an unchanged file never runs twice;
-the schedule re-runs a wave whose published report no longer matches its file or whose
+The sensor sees the raw folder through `scan_raw_folder`: only regular files named
+`<wave id>.csv` are read, and every other `*.csv` entry (a folder, a FIFO, a device, a name
+that is no wave id) is skipped, with its reason logged once, never hashed, never waited on.
+
+A wave's file is hashed when its size or modification time changes, and a run is requested
+when its bytes differ from the ones last seen: a touched but unchanged file never runs
+twice, while a file put back to an earlier version (A, B, A) runs again, since each request
+takes the wave's next sequence number into its run key. On first sight of a wave, no run is
+requested when the instance's latest `raw_wave` materialization of that wave already judged
+these very bytes (a run from the command line, or from an earlier daemon).
+
+The schedule re-runs a wave whose published report no longer matches its file or whose
 code has changed since, but never retries a file that already failed validation.
 """
 
+import hashlib
 import json
-import re
+import os
 from pathlib import Path
 
 import dagster as dg
 
-from schemas.codebook import IDENTIFIER
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
-from workflows.intake import file_sha256
+from workflows.files import NotARegularFile
+from workflows.raw_folder import RawFolder, scan_raw_folder, shown, wave_file_sha256
 
-WAVE_FILE = re.compile(rf"({IDENTIFIER})\.csv")
+CURSOR_VERSION = 2
+# Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
+REMEMBERED_SKIPS = 100
 
 wave_job = dg.define_asset_job(
     "wave_job",
@@ -27,34 +40,120 @@ wave_job = dg.define_asset_job(
 
 
 def wave_files_in(folder: Path) -> dict[str, Path]:
-    """The folder's CSV files whose names are valid wave ids, by wave."""
-    return {m.group(1): path for path in sorted(folder.glob("*.csv")) if (m := WAVE_FILE.fullmatch(path.name))}
+    """The folder's usable wave files (regular files named `<wave id>.csv`), by wave."""
+    return scan_raw_folder(folder).waves
 
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a wave for each new CSV file in the raw folder and runs it when the file is new or changed.")
 def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]) -> dg.SensorResult:
-    seen = json.loads(context.cursor) if context.cursor else {}
+    state = _read_cursor(context.cursor)
+    folder = scan_raw_folder(wave_files.raw_dir)
+    skips = _log_new_skips(context, folder, state["skipped"])
     known = set(context.instance.get_dynamic_partitions(wave_partitions.name))
-    added, requests = [], []
-    for wave, path in wave_files_in(wave_files.raw_dir).items():
-        stat = path.stat()
-        stamp = [stat.st_size, stat.st_mtime_ns]
-        previous = seen.get(wave)
-        if previous and previous["stamp"] == stamp:
-            continue  # untouched since it was hashed: no need to read it again
-        sha = file_sha256(path)
+    seen, added, requests = {}, [], []
+    for wave, path in folder.waves.items():
+        previous = state["waves"].get(wave)
+        try:
+            info = os.stat(path)
+            stamp = [info.st_size, info.st_mtime_ns]
+            if previous and previous[1:3] == stamp:
+                seen[wave] = previous  # untouched since it was hashed: no need to read it again
+                continue
+            sha = wave_file_sha256(path)
+        except (NotARegularFile, OSError) as error:  # changed since the scan: the next tick will say what it is
+            context.log.warning("wave %s: %s could not be read this time (%s)", wave, shown(path),
+                                shown(getattr(error, "strerror", None) or error))
+            if previous:
+                seen[wave] = previous
+            continue
         if wave not in known:
             added.append(wave)
-        if not previous or previous["sha256"] != sha:
-            requests.append(dg.RunRequest(partition_key=wave, run_key=f"{wave}:{sha}",
-                                          tags={"cleantech/raw_sha256": sha, "cleantech/source_file": path.name}))
-        seen[wave] = {"sha256": sha, "stamp": stamp}
+        if previous is None:
+            judged, sequence = _judged(context.instance, wave)
+            if judged == sha:
+                context.log.info("wave %s: %s was already judged (the latest raw_wave of the wave read these "
+                                 "same bytes, sha256 %s); no new run", wave, shown(path.name), sha)
+                seen[wave] = [sha, *stamp, sequence]
+                continue
+        elif previous[0] == sha:
+            seen[wave] = [sha, *stamp, previous[3]]  # touched, same bytes
+            continue
+        else:
+            sequence = previous[3]
+        sequence += 1
+        requests.append(dg.RunRequest(partition_key=wave, run_key=f"{wave}:{sequence}:{sha}",
+                                      tags={"cleantech/raw_sha256": sha, "cleantech/source_file": path.name}))
+        seen[wave] = [sha, *stamp, sequence]
     return dg.SensorResult(
         run_requests=requests,
-        cursor=json.dumps(seen, sort_keys=True),
+        cursor=json.dumps({"v": CURSOR_VERSION, "waves": seen, "skipped": skips}, sort_keys=True,
+                          separators=(",", ":")),
         dynamic_partitions_requests=[wave_partitions.build_add_request(added)] if added else [],
     )
+
+
+def _read_cursor(cursor: str | None) -> dict:
+    """The cursor as `{"waves": {wave: [sha256, size, mtime_ns, sequence]}, "skipped": {...}}`.
+
+    Waves that left the folder are dropped from it, skipped entries are remembered by short
+    digests, so its size follows the folder's wave files, never the history of the folder.
+    """
+    try:
+        data = json.loads(cursor) if cursor else {}
+    except ValueError:  # not a cursor of this sensor: every wave is seen for the first time
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if data.get("v") != CURSOR_VERSION:  # the first cursor: {wave: {"sha256", "stamp"}}, no sequence yet
+        return {"waves": {wave: [entry["sha256"], *entry["stamp"], 0] for wave, entry in data.items()
+                          if isinstance(entry, dict) and "sha256" in entry and "stamp" in entry},
+                "skipped": {}}
+    return {"waves": data.get("waves", {}), "skipped": data.get("skipped", {})}
+
+
+def _digest(*parts: str) -> str:
+    joined = "\0".join(parts).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(joined).hexdigest()[:16]
+
+
+def _log_new_skips(context, folder: RawFolder, remembered: dict) -> dict:
+    """Log each skipped entry once per reason; return what to remember of them in the cursor."""
+    listed = set(remembered.get("each", []))
+    now = {}
+    if folder.problem:
+        now["folder"] = _digest(folder.problem)
+        if remembered.get("folder") != now["folder"]:
+            context.log.warning("the raw folder cannot be read: %s", shown(folder.problem))
+    entries = list(folder.skipped.items())
+    each = [_digest(name, reason) for name, reason in entries[:REMEMBERED_SKIPS]]
+    for (name, reason), digest in zip(entries, each):
+        if digest not in listed:
+            context.log.warning("skipped %s in the raw folder: %s", shown(name), shown(reason))
+    if each:
+        now["each"] = each
+    rest = entries[REMEMBERED_SKIPS:]
+    if rest:
+        now["rest"] = _digest(*(part for entry in rest for part in entry))
+        if remembered.get("rest") != now["rest"]:
+            context.log.warning("%d more entries in the raw folder are skipped; `cleantech-survey waves` lists "
+                                "each with its reason", len(rest))
+    return now
+
+
+def _judged(instance: dg.DagsterInstance, wave: str) -> tuple[str | None, int]:
+    """The sha256 of the file the wave's latest `raw_wave` materialization judged, and that event's storage id.
+
+    A wave's run keys count up from that storage id, so a cursor that is reset (or a wave
+    whose file left the folder and came back) does not reuse a key of an earlier run.
+    """
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_wave"), asset_partitions=[wave]), limit=1).records
+    if not records:
+        return None, 0
+    metadata = records[0].event_log_entry.asset_materialization.metadata
+    judged = metadata["raw_sha256"].value if "raw_sha256" in metadata else None
+    return judged, records[0].storage_id
 
 
 def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str) -> str | None:
@@ -103,11 +202,21 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
              description="Every night, re-runs each wave whose report is stale: new file, or changed code.")
 def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]):
     graph = context.repository_def.asset_graph
-    files = wave_files_in(wave_files.raw_dir)
+    folder = scan_raw_folder(wave_files.raw_dir)
+    if folder.problem:
+        context.log.warning("the raw folder cannot be read: %s", shown(folder.problem))
+    for name, why in folder.skipped.items():
+        context.log.warning("skipped %s in the raw folder: %s", shown(name), shown(why))
     for wave in context.instance.get_dynamic_partitions(wave_partitions.name):
-        if wave not in files:
+        if wave not in folder.waves:
             continue
-        reason = stale_reason(context.instance, graph, wave, file_sha256(files[wave]))
+        try:
+            sha = wave_file_sha256(folder.waves[wave])
+        except (NotARegularFile, OSError) as error:
+            context.log.warning("wave %s: its file could not be read (%s)", wave,
+                                shown(getattr(error, "strerror", None) or error))
+            continue
+        reason = stale_reason(context.instance, graph, wave, sha)
         if reason:
             context.log.info("wave %s is stale: %s", wave, reason)
             yield dg.RunRequest(partition_key=wave, tags={"cleantech/stale_because": reason})
