@@ -101,7 +101,8 @@ def test_the_fetcher_serves_template_files_only():
 
 def test_templates_escape_every_value():
     html = render_html("partials/data_quality.html.j2", results={
-        "validation": {"warnings": [{"row": 1, "firm_id": "a", "message": "<script>x</script>{{ 1 + 1 }}"}]}})
+        "validation": {"warnings": [{"row": 1, "firm_id": "a", "message": "<script>x</script>{{ 1 + 1 }}"}],
+                       "counts": {"outlier": 1}}})
     assert "&lt;script&gt;x&lt;/script&gt;{{ 1 + 1 }}" in html and "<script>" not in html
 
 

@@ -2,9 +2,14 @@
 
 Exit statuses: 0 done; 1 the wave failed validation; 2 wrong call; 3 the warehouse stayed
 busy with another run; 4 an unexpected fault (its sentence says what; --debug adds the traceback).
+
+Whatever the command prints that comes from a file, a cell, a path or an exception (messages,
+firm ids, file names, failure sentences) goes through `workflows.terminal.printable`: an
+escape sequence in a cell is shown as `\\x1b[2J`, never obeyed by the terminal.
 """
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -12,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from schemas.codebook import IDENTIFIER
+from workflows.terminal import printable
 
 # The wave id rule of the input contract; checked before any work, so no name escapes a folder.
 WAVE_ID = re.compile(IDENTIFIER)
@@ -23,6 +29,37 @@ class UsageError(Exception):
     """The call itself is wrong: nothing was read or written."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, whose complaints quote the arguments (file names among them) printably."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)}\n")
+
+
+class PrintableLines:
+    """A text stream that passes on lines and tabs but shows every other control character escaped.
+
+    `printable` of each line written, the line breaks kept: text that is printable already
+    passes unchanged.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable_lines(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def printable_lines(text: str) -> str:
+    """`printable` of every line of the text, its line breaks kept."""
+    return "\n".join(printable(line) for line in str(text).split("\n"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -30,22 +67,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.handler(args)
+        # Output printed by code outside this module (Dagster's log with --debug, the `waves`
+        # listing) is shown printably too; what this module prints is printable already.
+        with (contextlib.redirect_stdout(PrintableLines(sys.stdout)),
+              contextlib.redirect_stderr(PrintableLines(sys.stderr))):
+            return args.handler(args)
     except UsageError as error:
-        print(f"cleantech-survey {args.command}: {error}", file=sys.stderr)
+        print(f"cleantech-survey {args.command}: {printable(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("Interrupted; nothing published by this run was left half-written.", file=sys.stderr)
         return 130
     except Exception as error:  # the last line of defence: a sentence, never a traceback
         if args.debug:
-            traceback.print_exc()
-        print(f"cleantech-survey {args.command}: unexpected fault: {error}", file=sys.stderr)
+            print(printable_lines(traceback.format_exc()), end="", file=sys.stderr)
+        print(f"cleantech-survey {args.command}: unexpected fault: {printable(error)}", file=sys.stderr)
         return EXIT_FAULT
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cleantech-survey",
         description="Validate, analyse and report waves of the Red River Delta clean-technology survey.",
     )
@@ -120,15 +161,17 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
         return EXIT_INVALID
     if not outcome.succeeded:
         if outcome.busy:
-            print(f"cleantech-survey: {outcome.failure} Try again when it has finished "
+            print(f"cleantech-survey: {printable(outcome.failure)} Try again when it has finished "
                   "(CLEANTECH_LOCK_WAIT_SECONDS sets how long to wait).", file=sys.stderr)
             return EXIT_BUSY
-        print(f"cleantech-survey: wave {outcome.wave} could not be completed: {outcome.failure}", file=sys.stderr)
+        print(f"cleantech-survey: wave {printable(outcome.wave)} could not be completed: "
+              f"{printable(outcome.failure)}", file=sys.stderr)
         return EXIT_FAULT
     warned = f", {outcome.warnings:,} warning(s)" if outcome.warnings else ""
-    print(f"Wave {outcome.wave} ({source.name}) is valid{warned}. Findings: {outcome.validation_json}")
+    print(f"Wave {printable(outcome.wave)} ({printable(source.name)}) is valid{warned}. "
+          f"Findings: {printable(outcome.validation_json)}")
     if wrote_report:
-        print(f"Report and data written to {outcome.out_dir}/ (report.pdf, results.json, "
+        print(f"Report and data written to {printable(outcome.out_dir)}/ (report.pdf, results.json, "
               "firm_indices.csv, validation.json and validation.html)")
     return EXIT_OK
 
@@ -139,19 +182,20 @@ def _print_findings(source: Path, outcome) -> None:
     document = json.loads(outcome.validation_json.read_text(encoding="utf-8"))
     errors = document["errors"]
     counts = {rule: n for rule, n in document["counts"].items() if any(e["rule"] == rule for e in errors)}
-    print(f"{source}: wave {outcome.wave} failed validation with {outcome.errors:,} error(s) "
-          f"({', '.join(f'{rule} {n:,}' for rule, n in counts.items())}); no report was written.", file=sys.stderr)
+    rules = ", ".join(f"{printable(rule)} {n:,}" for rule, n in counts.items())
+    print(f"{printable(source)}: wave {printable(outcome.wave)} failed validation with {outcome.errors:,} error(s) "
+          f"({rules}); no report was written.", file=sys.stderr)
     for item in errors[:SHOWN_ERRORS]:
         where = f"row {item['row']}" if item["row"] is not None else "file"
-        firm = f" (firm {item['firm_id']})" if item.get("firm_id") else ""
-        print(f"  {where}{firm}: {item['message']} [rule {item['rule']}]", file=sys.stderr)
+        firm = f" (firm {printable(item['firm_id'])})" if item.get("firm_id") else ""
+        print(f"  {where}{firm}: {printable(item['message'])} [rule {printable(item['rule'])}]", file=sys.stderr)
     if outcome.errors > SHOWN_ERRORS:
         print(f"  ... and {outcome.errors - SHOWN_ERRORS:,} more.", file=sys.stderr)
     if document["truncated"]:
-        print(f"The first {ITEMS_PER_RULE:,} findings of each rule are listed in {outcome.validation_json}, "
+        print(f"The first {ITEMS_PER_RULE:,} findings of each rule are listed in {printable(outcome.validation_json)}, "
               "with every rule's full count; --all-errors lists every one.", file=sys.stderr)
     else:
-        print(f"Every finding is listed in {outcome.validation_json}", file=sys.stderr)
+        print(f"Every finding is listed in {printable(outcome.validation_json)}", file=sys.stderr)
 
 
 def ui_command(args) -> int:

@@ -30,7 +30,10 @@ def model_columns(results: dict) -> list[dict]:
     return columns
 
 
+# The report's bounds on the free-text "other" answers, applied by sql/rpt_other_answers.sql:
+# the answers named most often per question, each cut after so many characters.
 OTHER_ANSWERS_SHOWN = 12
+OTHER_ANSWER_CHARACTERS = 200
 
 
 def report_context(results: dict, source_name: str, created: str, other_answers: pd.DataFrame,
@@ -62,10 +65,8 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "map": figures.network_map(
             results["knowledge_sources"],
             {location: facts.get(f"q21_{location}", 0) for location in figures.LOCATION_RINGS}, en),
-        "other_answers": {
-            question: group.head(OTHER_ANSWERS_SHOWN).to_dict("records")
-            for question, group in other_answers.groupby("question")
-        },
+        "other_answers": other_answers_shown(other_answers),
+        "other_answer_limits": {"shown": OTHER_ANSWERS_SHOWN, "characters": OTHER_ANSWER_CHARACTERS},
         "versions": provenance.package_versions(),
         "code_version": code_version("workflows/**/*.py", "schemas/*.py", "sql/*.sql", "reports/templates/**/*"),
         # The published figures are compared only for the shipped reconstruction, known by its bytes.
@@ -77,6 +78,22 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "stars": stars,
         "pvalue": lambda p: "< 0.001" if p is not None and p < 0.001 else f"= {p:.3f}" if p is not None else "–",
     }
+
+
+def other_answers_shown(other_answers: pd.DataFrame) -> dict[str, dict]:
+    """Per question, the listed answers (each `{"answer", "firms"}`), how many other answers and
+    their firms were left out, and whether any answer was shortened: from `rpt_other_answers`."""
+    shown = {}
+    for question, group in other_answers.groupby("question"):
+        listed = group.sort_values("listed").head(OTHER_ANSWERS_SHOWN)
+        shown[question] = {
+            "answers": [{"answer": row.answer, "firms": int(row.firms)} for row in listed.itertuples()],
+            "more": int(group["answers"].iloc[0]) - len(listed),
+            "more_firms": int(group["answering_firms"].iloc[0]) - int(listed["firms"].sum()),
+            "shortened": bool(listed["shortened"].any()),
+            "column": f"{question}_other_text",
+        }
+    return shown
 
 
 def coefficient(value: float) -> str:

@@ -1,9 +1,12 @@
 """Gather a wave's figures from the warehouse into the document `results.json` promises."""
 
 import json
+from collections import Counter
 
 import duckdb
+import pandas as pd
 
+from schemas.findings import ITEMS_PER_RULE
 from workflows import staging
 from workflows.statistics import REPLICATION
 from workflows.outputs import clean
@@ -15,8 +18,12 @@ CHARACTERISTIC_KEYS = (
 )
 
 
-def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
-    """Every figure of the wave: tables, models and the validation findings of its published file."""
+def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int | None = ITEMS_PER_RULE) -> dict:
+    """Every figure of the wave: tables, models and the validation findings of its published file.
+
+    Its `validation` is bounded like `validation.json`: at most `items_per_rule` findings of
+    each rule (all when None), with every rule's full count and whether any was left out.
+    """
     params = {"wave": wave}
     register = conn.execute("select * from waves where wave = $wave", params).df().iloc[0]
     characteristics = conn.execute("select * from enterprise_characteristics where wave = $wave", params).df()
@@ -25,6 +32,7 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
     seriousness = conn.execute("select * from pollution_seriousness where wave = $wave", params).df()
     fits = conn.execute("select model, document from model_fits where wave = $wave", params).fetchall()
     findings = staging.findings_of(conn, wave, register["raw_sha256"])
+    counts = staging.counts_of(conn, wave, register["raw_sha256"])
     return clean({
         "wave": wave,
         "n_firms": int(register["n_firms"]),
@@ -45,11 +53,19 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
         "models": {model: json.loads(document) for model, document in sorted(fits) if model in REPLICATION_KEYS},
         "robustness": {model: json.loads(document) for model, document in sorted(fits)
                        if model not in REPLICATION_KEYS},
-        "validation": {
-            severity + "s": [
-                {k: v for k, v in item.items() if k != "severity"}
-                for item in findings[findings["severity"] == severity].to_dict("records")
-            ]
-            for severity in ("error", "warning")
-        },
+        "validation": listed_findings(findings, counts, items_per_rule),
     })
+
+
+def listed_findings(findings: pd.DataFrame, counts: dict[str, int], items_per_rule: int | None) -> dict:
+    """`{"errors", "warnings", "counts", "truncated"}`: the first `items_per_rule` findings of each
+    rule in the findings' order (all when None), every rule's full count, and whether any was left out."""
+    listed: dict[str, list[dict]] = {"errors": [], "warnings": []}
+    shown: Counter = Counter()
+    for item in findings.to_dict("records"):
+        if items_per_rule is not None and shown[item["rule"]] >= items_per_rule:
+            continue
+        shown[item["rule"]] += 1
+        listed[item.pop("severity") + "s"].append(item)
+    return {**listed, "counts": dict(sorted(counts.items())),
+            "truncated": any(shown[rule] < n for rule, n in counts.items())}
