@@ -73,26 +73,6 @@ def write_json(path: Path, document: dict) -> None:
     _write_atomically(path, json_text(document))
 
 
-def temporary_beside(path: Path) -> Path:
-    """A fresh temporary name in the folder of `path`, for a file to be renamed into place later."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    os.unlink(temporary)
-    return Path(temporary)
-
-
-def publish(folder: Path, texts: dict[str, str | bytes], written: dict[str, Path]) -> None:
-    """Put a run's files in place together: contents by name, and files already written elsewhere."""
-    for name, content in texts.items():
-        _write_atomically(folder / name, content)
-    umask = os.umask(0)
-    os.umask(umask)
-    for name, temporary in written.items():
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, folder / name)
-
-
 def _write_atomically(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(content, bytes) else "w"

@@ -15,9 +15,6 @@ import dagster as dg
 from workflows import settings
 from workflows.locking import first_use
 
-INTAKE_ASSETS = ("raw_wave",)
-
-
 @dataclass
 class Outcome:
     wave: str
@@ -58,6 +55,7 @@ def validate_wave(source: Path, wave: str, out_dir: Path | None, all_errors: boo
 
 
 def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, intake_only) -> Outcome:
+    from workflows.defs.jobs import validation_job, wave_job
     from workflows.defs.partitions import wave_partitions
     from workflows.defs.resources import WaveFiles, warehouse_resource
     from workflows.definitions import defs as load_definitions
@@ -71,17 +69,16 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
         out_dir=out_dir.resolve() if out_dir else None,
         all_errors=all_errors,
     )
-    assets = list(definitions.assets or [])
-    checks = list(definitions.asset_checks or [])
-    selection = None
-    if intake_only:
-        selection = dg.AssetSelection.assets(*INTAKE_ASSETS) | dg.AssetSelection.checks_for_assets(*INTAKE_ASSETS)
-    result = dg.materialize(
-        [*assets, *checks],
+    # The project's own jobs, bound to this call's file and folder: the UI lists the run under its job's name.
+    bound = dg.Definitions(
+        assets=definitions.assets, asset_checks=definitions.asset_checks, jobs=[wave_job, validation_job],
+        resources={"warehouse": warehouse_resource(database), "wave_files": wave_files},
+        executor=dg.in_process_executor,
+    )
+    job = bound.resolve_job_def((validation_job if intake_only else wave_job).name)
+    result = job.execute_in_process(
         instance=instance,
         partition_key=wave,
-        resources={"warehouse": warehouse_resource(database), "wave_files": wave_files},
-        selection=selection,
         raise_on_error=False,
         tags={"cleantech/source": "command line", "cleantech/source_file": source.name},
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "DEBUG"}}}},
@@ -95,7 +92,9 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
         succeeded=result.success,
         errors=int(intake.get("errors", 0)),
         warnings=int(intake.get("warnings", 0)),
-        validation_json=Path(intake["validation_json"]) if "validation_json" in intake else None,
+        # A published run's findings are those published with its report, not the attempt's copy.
+        validation_json=(published / "validation.json" if result.success and not intake_only
+                         else Path(intake["validation_json"]) if "validation_json" in intake else None),
         report_pdf=report if (result.success and not intake_only) else None,
         out_dir=published,
         failure=failure,

@@ -59,6 +59,9 @@ create table if not exists waves (
 );
 alter table staging.wave_attempts add column if not exists columns json;
 alter table waves add column if not exists columns json;
+-- The run that published the wave, and where its report was written (`--out` or the outputs folder).
+alter table waves add column if not exists run_id varchar;
+alter table waves add column if not exists report_pdf varchar;
 """
 
 FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
@@ -160,16 +163,21 @@ def counts_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[s
     ).fetchall())
 
 
-def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str) -> None:
-    """Register the attempt as the wave's published version and drop the version it replaces."""
+def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, run_id: str) -> None:
+    """Register the attempt as the wave's published version and drop the version it replaces.
+
+    Called in the run's publishing transaction: the register changes only if the whole run commits.
+    """
     conn.execute(
         """
-        insert or replace into waves (wave, raw_sha256, source_name, n_firms, median_interview_date, columns)
+        insert or replace into waves (wave, raw_sha256, source_name, n_firms, median_interview_date, columns,
+                                      run_id, report_pdf)
         select $wave, $sha, $name, count(*), cast(median(interview_date) as date),
-               (select columns from staging.wave_attempts where wave = $wave)
+               (select columns from staging.wave_attempts where wave = $wave), $run,
+               (select report_pdf from waves where wave = $wave)
         from survey_responses where wave = $wave
         """,
-        {"wave": wave, "sha": sha256, "name": source_name},
+        {"wave": wave, "sha": sha256, "name": source_name, "run": run_id},
     )
     for table in STAGED_TABLES:
         conn.execute(f"delete from {table} where wave = $wave and raw_sha256 <> $sha", {"wave": wave, "sha": sha256})

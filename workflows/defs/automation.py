@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from workflows.defs.jobs import wave_job
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
 from workflows.files import NotARegularFile
@@ -30,14 +31,6 @@ from workflows.raw_folder import RawFolder, scan_raw_folder, shown, wave_file_sh
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
 REMEMBERED_SKIPS = 100
-
-wave_job = dg.define_asset_job(
-    "wave_job",
-    selection=dg.AssetSelection.all(),
-    partitions_def=wave_partitions,
-    description="Every asset and check of one wave, from its raw file to its report.",
-)
-
 
 def wave_files_in(folder: Path) -> dict[str, Path]:
     """The folder's usable wave files (regular files named `<wave id>.csv`), by wave."""

@@ -3,7 +3,6 @@
 import json
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from schemas import codebook
 from schemas.raw_wave import CONTRACT_COLUMNS
@@ -11,6 +10,7 @@ from workflows import sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.outputs import clean
 from workflows.versions import code_version
+from workflows.warehouse import Warehouse
 
 COMPARISONS_DDL = "create table if not exists wave_comparisons (wave varchar primary key, document json)"
 
@@ -23,10 +23,10 @@ COMPARISONS_DDL = "create table if not exists wave_comparisons (wave varchar pri
     group_name="analysis",
     code_version=code_version("workflows/defs/comparison.py", "sql/cmp_*.sql", "workflows/staging.py"),
 )
-def wave_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def wave_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The wave set beside its predecessor: indices by cluster, the panel of firms, questionnaire changes."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
+    with warehouse.publishing(context) as conn:
         previous = staging.predecessor(conn, wave)
         document = {"wave": wave, "previous_wave": previous}
         if previous:
@@ -43,11 +43,9 @@ def wave_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBResource
                                                        json.loads(columns[wave] or "[]")),
             }
         document = clean(document)
-        conn.begin()
         conn.execute(COMPARISONS_DDL)
         conn.execute("insert or replace into wave_comparisons values ($wave, $document)",
                      {"wave": wave, "document": json.dumps(document)})
-        conn.commit()
     metadata = {"previous_wave": previous or "none"}
     if previous:
         metadata |= {"panel": dg.MetadataValue.json(document["panel"]),

@@ -4,12 +4,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from schemas import codebook
 from workflows import sql
+from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
+from workflows.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -56,27 +57,20 @@ def sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         group_name="analysis",
         code_version=code_version(f"sql/{table.model}.sql"),
     )
-    def _table(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    def _table(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
         params = {"wave": context.partition_key, "clusters": list(codebook.CLUSTERS)}
         if table.codes:
             params["codes"] = list(table.codes)
         model_params = {k: v for k, v in params.items() if f"${k}" in sql.load_sql(table.model)}
-        with warehouse.get_connection() as conn:
-            conn.begin()
+        with warehouse.publishing(context) as conn:
             rows = sql.replace_wave_rows(conn, table.name, table.model, model_params, context.log)
-            conn.commit()
             preview = conn.execute(f"select * exclude (wave) from {table.name} where wave = $wave",
                                    {"wave": context.partition_key}).df()
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(_markdown(preview))}
+            metadata={"dagster/row_count": rows, "preview": table_value(preview)}
         )
 
     return _table
-
-
-def _markdown(frame) -> str:
-    shown = frame.head(20).round(3)
-    return shown.astype(object).where(shown.notna(), "").to_markdown(index=False)
 
 
 sql_table_assets: list[Callable] = [sql_table_asset(table) for table in SQL_TABLES]

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from schemas.findings import ITEMS_PER_RULE
 from schemas.rules import error_count
@@ -13,6 +12,7 @@ from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.files import NotARegularFile
 from workflows.intake import receive, remove_orphan_copies, stage_attempt
+from workflows.warehouse import Warehouse
 
 
 @dg.asset(
@@ -23,7 +23,7 @@ from workflows.intake import receive, remove_orphan_copies, stage_attempt
     code_version=code_version("schemas/*.py", "workflows/intake.py", "workflows/staging.py"),
 )
 def raw_wave(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: dg.ResourceParam[WaveFiles]
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]
 ) -> dg.MaterializeResult:
     """The wave's answers as the survey tool exported them, staged unpublished until every rule passes."""
     wave = context.partition_key

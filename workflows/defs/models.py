@@ -3,11 +3,11 @@
 import json
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from workflows import outputs, statistics
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
+from workflows.warehouse import Warehouse
 
 MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model varchar, document json)"
 
@@ -20,22 +20,20 @@ MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model var
     group_name="analysis",
     code_version=code_version("workflows/statistics.py"),
 )
-def regression_models(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
+    with warehouse.publishing(context) as conn:
         # Only the models' columns, in firm order so that the same wave gives the same digits.
         columns = ", ".join(statistics.COLUMNS_USED)
         firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
                              {"wave": wave}).df()
         fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION + statistics.ROBUSTNESS}
-        conn.begin()
         conn.execute(MODEL_FITS_DDL)
         conn.execute("delete from model_fits where wave = $wave", {"wave": wave})
         for key, document in fits.items():
             conn.execute("insert into model_fits values ($wave, $model, $document)",
                          {"wave": wave, "model": key, "document": json.dumps(outputs.clean(document))})
-        conn.commit()
     summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {
         key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))

@@ -4,12 +4,13 @@ import json
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from workflows import provenance, published
+from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.defs.report import wave_results
 from workflows.versions import code_version
+from workflows.warehouse import Warehouse
 
 COMPARISON_DDL = "create table if not exists published_comparison (wave varchar primary key, rows json)"
 
@@ -22,19 +23,17 @@ COMPARISON_DDL = "create table if not exists published_comparison (wave varchar 
     group_name="report",
     code_version=code_version("workflows/published.py", "data/published/*.json"),
 )
-def published_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def published_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """Each figure Konstadakopulos (2008) prints beside the wave's own, within the printed precision or not."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
+    with warehouse.publishing(context) as conn:
         results = json.loads(conn.execute(
             "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
         facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
         rows = published.compare(results, facts)
-        conn.begin()
         conn.execute(COMPARISON_DDL)
         conn.execute("insert or replace into published_comparison values ($wave, $rows)",
                      {"wave": wave, "rows": json.dumps(rows)})
-        conn.commit()
     frame = pd.DataFrame(rows)
     required = frame[frame["required"]]
     return dg.MaterializeResult(metadata={
@@ -43,16 +42,15 @@ def published_comparison(context: dg.AssetExecutionContext, warehouse: DuckDBRes
         "required_reproduced": f"{int(required['within'].sum())} of {len(required)}",
         "coefficients_within_25_percent": f"{int(frame[frame['label'].str.contains('coefficient')]['within'].sum())} "
                                           f"of {int(frame['label'].str.contains('coefficient').sum())}",
-        "misses": dg.MetadataValue.md(
-            frame[~frame["within"]][["exhibit", "label", "printed", "shown", "required"]].to_markdown(index=False)
-            or "None."),
+        "misses": table_value(frame[~frame["within"]][["exhibit", "label", "printed", "shown", "required"]],
+                              rows=len(frame)),
     })
 
 
 # The comparison informs the reader (Appendix B lists what was not reproduced); it never stops the report.
 @dg.asset_check(asset=published_comparison, partitions_def=wave_partitions, blocking=False,
                 description="The shipped 2007 reconstruction reproduces every self-consistent published figure.")
-def published_figures_reproduced(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def published_figures_reproduced(context: dg.AssetCheckExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
         stored = conn.execute("select rows from published_comparison where wave = $wave",
                               {"wave": context.partition_key}).fetchall()

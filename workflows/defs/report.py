@@ -4,15 +4,16 @@ import json
 import time
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from workflows import outputs, provenance, results, sql, staging
+from schemas.findings import ITEMS_PER_RULE
+from workflows import outputs, provenance, publication, results, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
 from workflows.intake import file_sha256
 from workflows.rendering import render_html, render_pdf
+from workflows.warehouse import Warehouse
 
 # Above this many firms the report names firm_indices.csv by its sha256 instead of carrying it,
 # so that the PDF's size stays the same however large the wave.
@@ -34,16 +35,15 @@ RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key
     group_name="report",
     code_version=code_version("workflows/results.py", "workflows/staging.py"),
 )
-def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def wave_results(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse],
+                 wave_files: dg.ResourceParam[WaveFiles]) -> dg.MaterializeResult:
     """Every figure of the wave in one document, the one `results.json` publishes."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
-        document = results.wave_results(conn, wave)
-        conn.begin()
+    with warehouse.publishing(context) as conn:
+        document = results.wave_results(conn, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
         conn.execute(RESULTS_DDL)
         conn.execute("insert or replace into wave_results values ($wave, $document)",
                      {"wave": wave, "document": json.dumps(document)})
-        conn.commit()
     total = document["characteristics"]["total"]
     return dg.MaterializeResult(
         metadata={
@@ -66,47 +66,52 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -
                               "sql/out_firm_indices.sql"),
 )
 def wave_report(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, wave_files: dg.ResourceParam[WaveFiles]
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]
 ) -> dg.MaterializeResult:
     """The bilingual PDF report with `results.json`, `firm_indices.csv` and `validation.json` beside it."""
     wave = context.partition_key
     target = wave_files.published_dir(wave)
-    indices_file = outputs.temporary_beside(target / "firm_indices.csv")
+    # The set is written apart and swapped in with the warehouse's commit: all of it or none.
+    pending = warehouse.pending_folder(target, wave, context.run.run_id)
+    indices_file = pending / "firm_indices.csv"
+    with warehouse.publishing(context) as conn:
+        document = json.loads(conn.execute(
+            "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
+        register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
+        findings = staging.findings_of(conn, wave, register["raw_sha256"])
+        counts = staging.counts_of(conn, wave, register["raw_sha256"])
+        other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
+        comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
+        changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
+        facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
+        sql.copy_to_csv(conn, "out_firm_indices", {"wave": wave}, indices_file, context.log)
+        conn.execute("update waves set report_pdf = $report where wave = $wave",
+                     {"wave": wave, "report": str(target / "report.pdf")})
+    # The report's date is the wave's median interview day: the same inputs give the same bytes.
+    interviewed = register["median_interview_date"]
+    texts = {
+        "results.json": outputs.json_text(document),
+        **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings, counts,
+                                   wave_files.all_errors),
+    }
+    contents = {name: texts[name].encode("utf-8") for name in ("results.json", "validation.json")}
+    if int(register["n_firms"]) <= ATTACH_FIRM_INDICES_UP_TO:
+        contents["firm_indices.csv"] = indices_file.read_bytes()
+    attached = {name: (content, ATTACHMENT_DESCRIPTIONS[name]) for name, content in contents.items()}
+    file_hashes = {name: outputs.sha256_of(content) for name, content in contents.items()}
+    file_hashes["firm_indices.csv"] = file_sha256(indices_file)
+    rendering = time.perf_counter()
+    html = render_html("report.html.j2", **report_context(
+        document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
+        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
+        | {"attached": sorted(attached), "file_hashes": file_hashes})
+    pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
+    rendering = time.perf_counter() - rendering
     try:
-        with warehouse.get_connection() as conn:
-            document = json.loads(conn.execute(
-                "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
-            register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
-            findings = staging.findings_of(conn, wave, register["raw_sha256"])
-            counts = staging.counts_of(conn, wave, register["raw_sha256"])
-            other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
-            comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
-            changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
-            facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
-            sql.copy_to_csv(conn, "out_firm_indices", {"wave": wave}, indices_file, context.log)
-        # The report's date is the wave's median interview day: the same inputs give the same bytes.
-        interviewed = register["median_interview_date"]
-        texts = {
-            "results.json": outputs.json_text(document),
-            **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings, counts,
-                                       wave_files.all_errors),
-        }
-        contents = {name: texts[name].encode("utf-8") for name in ("results.json", "validation.json")}
-        if int(register["n_firms"]) <= ATTACH_FIRM_INDICES_UP_TO:
-            contents["firm_indices.csv"] = indices_file.read_bytes()
-        attached = {name: (content, ATTACHMENT_DESCRIPTIONS[name]) for name, content in contents.items()}
-        file_hashes = {name: outputs.sha256_of(content) for name, content in contents.items()}
-        file_hashes["firm_indices.csv"] = file_sha256(indices_file)
-        rendering = time.perf_counter()
-        html = render_html("report.html.j2", **report_context(
-            document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
-            json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
-            | {"attached": sorted(attached), "file_hashes": file_hashes})
-        pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
-        rendering = time.perf_counter() - rendering
-        outputs.publish(target, texts | {"report.pdf": pdf}, {"firm_indices.csv": indices_file})
-    finally:
-        indices_file.unlink(missing_ok=True)
+        publication.write_into(pending, texts | {"report.pdf": pdf})
+    except publication.DiskFull as full:
+        raise dg.Failure(description=str(full), allow_retries=False) from None
+    warehouse.publish(wave, pending, target)
     context.log.info("wave %s: report written to %s", wave, target / "report.pdf")
     return dg.MaterializeResult(
         metadata={

@@ -1,26 +1,19 @@
 """The warehouse and the wave files, configured from the environment with embedded defaults."""
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import duckdb
-from dagster_duckdb import DuckDBResource
-from pydantic import PrivateAttr
 
 from schemas.codebook import IDENTIFIER
 
 from workflows import settings
-from workflows.locking import warehouse_lock
+from workflows import restatement
+from workflows.warehouse import Warehouse
 
 settings.apply_defaults()
 
 WAVE_ID = re.compile(IDENTIFIER)
-
-# Extensions that would download at run time are unavailable offline; fail fast instead.
-OFFLINE_DUCKDB = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-
 
 class WaveFiles:
     """Where a wave's raw file is read from and where its outputs are written.
@@ -50,9 +43,9 @@ class WaveFiles:
         return self.out_dir or self.outputs_dir / checked_wave(wave)
 
     def attempt_dir(self, wave: str) -> Path:
-        """Where an attempt writes its `validation.json`: beside, never over, the last good outputs."""
+        """Where an attempt writes its `validation.json`: beside, never over, a published set (`--out` too)."""
         published = self.published_dir(wave)
-        if self.out_dir or not (published / "report.pdf").exists():
+        if not (published / "report.pdf").exists():
             return published
         return published / "last-attempt"
 
@@ -66,44 +59,31 @@ def checked_wave(wave: str) -> str:
     return wave
 
 
-class Warehouse(DuckDBResource):
-    """The DuckDB warehouse, held by one run at a time for the whole run.
+def warehouse_resource(database: str | Path | None = None) -> dg.ResourceDefinition:
+    """The warehouse for a run: the given file (the command line's scratch database), else the environment's.
 
-    DuckDB lets one process write a file; runs wait for each other here, up to a limit,
-    so that two runs never interleave their steps on the same wave.
+    No config schema: a launch that tries to set the warehouse's path is refused by Dagster itself.
     """
 
-    lock_wait_seconds: float = 120.0
-    _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    @dg.resource(config_schema={}, description="The DuckDB warehouse, held by one run at a time and published "
+                                                "in one transaction with the wave's output files.")
+    def warehouse(context: dg.InitResourceContext):
+        resource = Warehouse(database or settings.get("CLEANTECH_WAREHOUSE"), settings.lock_wait_seconds())
+        run = context.dagster_run
+        run_id, instance = (run.run_id if run else None), context.instance
+        wave = run.tags.get("dagster/partition") if run else None
 
-    @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext):
-        # One database handle for the whole run: opening and checkpointing the file at every
-        # step would cost more than most steps on a small wave.
-        with warehouse_lock(Path(self.database), self.lock_wait_seconds), super().get_connection() as conn:
-            self._run_connection = conn
-            try:
-                yield self
-            finally:
-                self._run_connection = None
+        def run_failed() -> bool:
+            return bool(instance and run_id and instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE))
 
-    @contextmanager
-    def get_connection(self):
-        """A connection of its own (temporary tables and transactions are not shared) to the run's database."""
-        if self._run_connection is None:
-            with super().get_connection() as conn:
-                yield conn
-            return
-        cursor = self._run_connection.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+        def restate(conn):
+            if instance is not None and wave and WAVE_ID.fullmatch(wave):
+                restatement.reconcile(instance, conn, wave, context.log)
 
+        with resource.session(run_failed, on_rollback=restate, on_open=restate):
+            yield resource
 
-def warehouse_resource(database: str | dg.EnvVar) -> Warehouse:
-    return Warehouse(database=database, connection_config=OFFLINE_DUCKDB,
-                     lock_wait_seconds=settings.lock_wait_seconds())
+    return warehouse
 
 
 @dg.definitions
@@ -112,7 +92,7 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         executor=dg.in_process_executor,
         resources={
-            "warehouse": warehouse_resource(dg.EnvVar("CLEANTECH_WAREHOUSE")),
+            "warehouse": warehouse_resource(),
             # No config schema: a launch that tries to set a path is refused by Dagster itself.
             "wave_files": dg.ResourceDefinition(lambda _: WaveFiles.from_environment(), config_schema={},
                                                 description="The raw folder and the outputs folder, from the environment."),

@@ -6,14 +6,15 @@ share of them, so a failing wave shows in the UI which rules failed, how often, 
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from schemas.findings import ERROR
 from schemas.rules import RULE_GROUPS, RuleGroup
 from workflows import sql, staging
 from workflows.defs.ingest import raw_wave
+from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
+from workflows.warehouse import Warehouse
 
 SAMPLE_ROWS = 10
 
@@ -27,7 +28,7 @@ SAMPLE_ROWS = 10
     ],
     description="Every rule group of the input contract, judged on the wave's latest attempt.",
 )
-def contract_rules(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+def contract_rules(context: dg.AssetCheckExecutionContext, warehouse: dg.ResourceParam[Warehouse]):
     """One check per rule group, in one step: each passes when the attempt breaks none of its rules."""
     with warehouse.get_connection() as conn:
         verdict = latest_verdict(conn, context.partition_key)
@@ -56,17 +57,11 @@ def rule_group_result(group: RuleGroup, sha256: str, findings: pd.DataFrame, cou
         metadata={
             "failures": failures,
             "failures_per_rule": {rule: int(counts.get(rule, 0)) for rule in group.rules},
-            "sample": dg.MetadataValue.md(_sample_table(mine)),
+            "sample": table_value(mine.reindex(columns=["row", "firm_id", "column", "value", "message"]),
+                                  rows=SAMPLE_ROWS),
             "raw_sha256": sha256,
         },
     )
-
-
-def _sample_table(findings: pd.DataFrame) -> str:
-    if findings.empty:
-        return "No failures."
-    sample = findings.head(SAMPLE_ROWS)[["row", "firm_id", "column", "value", "message"]]
-    return sample.astype(object).where(sample.notna(), "").to_markdown(index=False)
 
 
 @dg.asset(
@@ -77,16 +72,14 @@ def _sample_table(findings: pd.DataFrame) -> str:
     group_name="intake",
     code_version=code_version("sql/stg_survey_responses.sql", "workflows/staging.py"),
 )
-def survey_responses(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The validated wave, typed and published: one row per firm, without personal columns."""
     wave = context.partition_key
-    with warehouse.get_connection() as conn:
+    with warehouse.publishing(context) as conn:
         attempt = staging.latest_attempt(conn, wave)
         params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
-        conn.begin()
         n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log)
-        staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"])
-        conn.commit()
+        staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"], context.run.run_id)
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
     return dg.MaterializeResult(
         metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"],

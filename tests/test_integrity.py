@@ -1,0 +1,198 @@
+"""Nothing lost: a run killed at any step boundary, failing in a step, or filling the disk changes nothing published."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import write_wave
+from tests.test_command_line import COMMAND, cli
+from workflows.faults import FAULT_VARIABLE
+from workflows.synthetic import generate_wave
+
+pytestmark = pytest.mark.integration
+
+KILL_POINTS = ("after:raw_wave", "after:survey_responses", "after:regression_models", "after:wave_results",
+               "publication:before_commit")
+PUBLISHED_TABLES = ("waves", "survey_responses", "firm_indices", "enterprise_characteristics", "model_fits",
+                    "wave_results", "published_comparison")
+
+
+def tree(folder: Path) -> dict:
+    """Every file under the folder (hidden ones too) with its sha256, but an attempt's findings.
+
+    An attempt writes its `validation.json` into `last-attempt/`, beside the published set,
+    as the contract asks; everything else must stay byte for byte.
+    """
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "last-attempt" not in p.parts}
+
+
+def warehouse_state(database: Path) -> dict:
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return {table: conn.execute(f"select * from {table} order by all").fetchall() for table in PUBLISHED_TABLES}
+
+
+def project_env(root: Path, **extra) -> dict:
+    return {**os.environ, "CLEANTECH_WAREHOUSE": str(root / "warehouse" / "survey.duckdb"),
+            "CLEANTECH_OUTPUTS_DIR": str(root / "outputs"), "CLEANTECH_RAW_DIR": str(root / "raw"),
+            "DAGSTER_HOME": str(root / "dagster_home"), **extra}
+
+
+@pytest.fixture
+def published(tmp_path, isolated_project):
+    """Wave `a` published once; a second, valid version of it waiting beside."""
+    (tmp_path / "second").mkdir()
+    first = write_wave(tmp_path / "a.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2))
+    assert cli("run", str(first)).returncode == 0
+    second = write_wave(tmp_path / "second" / "a.csv",
+                        generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=3))
+    return isolated_project, second
+
+
+def latest_materialization(instance: dg.DagsterInstance, asset: str, wave: str):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[wave]), limit=1).records
+    return records[0].event_log_entry if records else None
+
+
+def test_killed_failed_and_half_published_runs_leave_everything_as_it_was(tmp_path_factory, published):
+    """Each fault on its own copy of the project, side by side: a kill at every step boundary that
+    matters, a kill between the commit and the swap, and a step that fails with an exception."""
+    root, second = published
+    before_outputs = tree(root / "outputs")
+    before_rows = warehouse_state(root / "warehouse" / "survey.duckdb")
+    faults = (*KILL_POINTS, "publication:after_commit", "publication:before_commit:raise")
+    projects = {}
+    for point in faults:
+        copy = tmp_path_factory.mktemp(point.replace(":", "_"))
+        for part in ("warehouse", "outputs", "dagster_home", "raw"):
+            shutil.copytree(root / part, copy / part, symlinks=True)
+        projects[point] = copy
+    processes = {point: subprocess.Popen([COMMAND, "run", str(second)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         text=True, env=project_env(copy, **{FAULT_VARIABLE: point}))
+                 for point, copy in projects.items()}
+    statuses = {point: (process.wait(timeout=300), process.stderr.read()) for point, process in processes.items()}
+
+    for point in faults:
+        copy = projects[point]
+        assert tree(copy / "outputs") == before_outputs, point  # even after the commit: not yet in place
+        if point != "publication:after_commit":
+            assert warehouse_state(copy / "warehouse" / "survey.duckdb") == before_rows, point
+    assert all(statuses[point][0] == -9 for point in (*KILL_POINTS, "publication:after_commit")), statuses
+    status, stderr = statuses["publication:before_commit:raise"]
+    assert status == 4 and "a fault was injected" in stderr and "Traceback" not in stderr
+
+    # After a failed step the UI shows, for each published asset, the version the warehouse holds.
+    failed = projects["publication:before_commit:raise"]
+    with dg.DagsterInstance.from_config(str(failed / "dagster_home")) as instance:
+        runs = {run.run_id: run for run in instance.get_runs()}
+        assert {run.job_name for run in runs.values()} == {"wave_job"}
+        for asset in ("survey_responses", "firm_indices", "regression_models", "wave_results"):
+            entry = latest_materialization(instance, asset, "a")
+            restated = runs[entry.asset_materialization.tags["cleantech/restates_run"]]
+            assert restated.status == dg.DagsterRunStatus.SUCCESS, asset
+        assert (latest_materialization(instance, "survey_responses", "a").asset_materialization
+                .metadata["raw_sha256"].value == before_rows["waves"][0][1])
+
+    # The next runs finish what the killed ones left: a committed swap is completed (here by a run
+    # of another wave), an uncommitted one forgotten, and no temporary file is left anywhere.
+    other = write_wave(second.parent / "b.csv", generate_wave({"dong_ky": 4, "van_phuc": 4}, seed=5))
+    nexts = {point: subprocess.Popen([COMMAND, "run", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True, env=project_env(projects[point]))
+             for point, path in (("publication:after_commit", other), ("publication:before_commit", second))}
+    new_sha = hashlib.sha256(second.read_bytes()).hexdigest()
+    for point, process in nexts.items():
+        assert process.wait(timeout=300) == 0, process.stderr.read()
+        copy = projects[point]
+        assert new_sha in (copy / "outputs" / "a" / "results.json").read_text(), point
+        assert not (copy / "outputs" / "a" / "last-attempt").exists()
+        leftovers = [p for p in (copy / "warehouse").rglob("*") if p.is_file()]
+        assert sorted(p.name for p in leftovers) == ["survey.duckdb", "survey.duckdb.lock"], point
+
+
+def test_a_wave_that_never_published_is_shown_as_unpublished_after_a_failed_run(tmp_path, isolated_project):
+    source = write_wave(tmp_path / "n.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=4))
+    done = subprocess.run([COMMAND, "run", str(source)], capture_output=True, text=True,
+                          env=project_env(isolated_project, **{FAULT_VARIABLE: "publication:before_commit:raise"}))
+    assert done.returncode == 4
+    assert not (isolated_project / "outputs" / "n" / "report.pdf").exists()
+    with dg.DagsterInstance.from_config(str(isolated_project / "dagster_home")) as instance:
+        for asset in ("survey_responses", "wave_results", "regression_models"):
+            latest = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=["n"]), limit=1).records[0]
+            materialization = latest.event_log_entry.asset_materialization
+            assert materialization.metadata["published"].value is False, asset
+            assert materialization.tags["cleantech/restates_run"] == "none"
+        assert instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("wave_report"), asset_partitions=["n"]), limit=1).records == []
+        assert instance.fetch_materializations(  # the attempt itself happened
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_wave"), asset_partitions=["n"]), limit=1).records
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare for a private small file system")
+def test_a_full_disk_changes_nothing_published(tmp_path, isolated_project):
+    (tmp_path / "second").mkdir()
+    first = write_wave(tmp_path / "a.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2))
+    second = write_wave(tmp_path / "second" / "a.csv",
+                        generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=3))
+    small = tmp_path / "small"
+    small.mkdir()
+    # A 180 KiB file system, private to this script: room for one output set, not for two.
+    script = textwrap.dedent(f"""\
+        set -u
+        mount -t tmpfs -o size=180k tmpfs {small} || exit 97
+        {COMMAND} run {first} --out {small}/out > /dev/null 2>&1 || exit 98
+        (cd {small} && find . -type f -not -path '*/last-attempt/*' -exec sha256sum {{}} + | sort) > {tmp_path}/before.txt
+        {COMMAND} run {second} --out {small}/out > {tmp_path}/stdout.txt 2> {tmp_path}/stderr.txt
+        echo $? > {tmp_path}/status.txt
+        (cd {small} && find . -type f -not -path '*/last-attempt/*' -exec sha256sum {{}} + | sort) > {tmp_path}/after.txt
+        """)
+    database = isolated_project / "warehouse" / "survey.duckdb"
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True, text=True,
+                          env=project_env(isolated_project))
+    if done.returncode == 97:
+        pytest.skip(f"no private tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert (tmp_path / "status.txt").read_text().strip() == "4", stderr
+    assert "is full" in stderr and "nothing published changed" in stderr and "Traceback" not in stderr
+    before, after = (tmp_path / "before.txt").read_text(), (tmp_path / "after.txt").read_text()
+    assert after == before and "report.pdf" in before and ".outputs-pending" not in after
+    with duckdb.connect(str(database), read_only=True) as conn:
+        assert conn.execute("select raw_sha256 from waves").fetchall() == [(hashlib.sha256(first.read_bytes()).hexdigest(),)]
+
+
+def test_a_damaged_warehouse_is_named_at_once_and_left_as_it_is(tmp_path, isolated_project):
+    database = isolated_project / "warehouse" / "survey.duckdb"
+    database.write_bytes(b"DUCK" + bytes(range(256)) * 64)
+    before = database.read_bytes()
+    source = write_wave(tmp_path / "d.csv", generate_wave({"bat_trang": 3}, seed=1))
+    started = time.monotonic()
+    done = cli("run", str(source))
+    assert time.monotonic() - started < 30  # not two minutes of retries
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    assert f"The warehouse {database} is damaged" in done.stderr and "nothing was read or changed" in done.stderr
+    assert database.read_bytes() == before
+    listed = cli("waves")
+    assert listed.returncode == 0 and "damaged" in listed.stdout + listed.stderr
+
+
+def test_an_overflowing_number_fails_validation_and_changes_nothing(tmp_path, isolated_project):
+    rows = generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=6)
+    source = write_wave(tmp_path / "o.csv", rows)
+    assert cli("run", str(source)).returncode == 0
+    outputs, database = isolated_project / "outputs", isolated_project / "warehouse" / "survey.duckdb"
+    before_outputs, before_rows = tree(outputs), warehouse_state(database)
+    rows[3]["turnover_kvnd"] = "1e400"
+    write_wave(source, rows)
+    done = cli("run", str(source))
+    assert done.returncode == 1 and "too large for any answer" in done.stderr
+    assert tree(outputs) == before_outputs and warehouse_state(database) == before_rows
