@@ -21,7 +21,8 @@ import pytest
 from tests.conftest import write_wave
 from workflows import staging
 from workflows.files import NotARegularFile
-from workflows.raw_folder import scan_raw_folder, shown, wave_file_sha256
+from workflows.files import file_sha256
+from workflows.raw_folder import scan_raw_folder, shown
 from workflows.synthetic import generate_wave
 from workflows.wave_list import print_waves
 
@@ -113,14 +114,14 @@ def test_hashing_refuses_a_fifo_a_device_and_a_folder_without_waiting(isolated_p
     raw = isolated_project / "raw"
     hostile_folder(raw)
     path = write_wave(raw / "2011.csv", generate_wave({"van_phuc": 3}, seed=1))
-    assert wave_file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     with deadline(5):
         for name in ("pipe.csv", "zero.csv", "folder.csv"):
             with pytest.raises(NotARegularFile):
-                wave_file_sha256(raw / name)
+                file_sha256(raw / name)
         for name in ("gone.csv", "loop.csv"):
             with pytest.raises(OSError):
-                wave_file_sha256(raw / name)
+                file_sha256(raw / name)
 
 
 def test_shown_escapes_control_characters_and_bytes_that_are_not_utf8():
@@ -187,7 +188,7 @@ def test_waves_shows_the_published_report_wherever_it_was_written(isolated_proje
     elsewhere.write_bytes(b"%PDF-1.7\n")
     (outputs / "b").mkdir(parents=True)
     (outputs / "b" / "report.pdf").write_bytes(b"%PDF-1.7\n")
-    published_warehouse([("a", wave_file_sha256(a), 3, str(elsewhere)), ("b", "0" * 64, 4, None),
+    published_warehouse([("a", file_sha256(a), 3, str(elsewhere)), ("b", "0" * 64, 4, None),
                          ("c", "1" * 64, 5, str(isolated_project / "deleted" / "report.pdf"))], report_column=True)
 
     lines = {line.split()[0]: line for line in waves_output().splitlines()[1:]}

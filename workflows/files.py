@@ -5,6 +5,7 @@ device such as `/dev/zero` that never ends. Only regular files are read; anythin
 refused with the reason, before a single byte is read.
 """
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -56,3 +57,12 @@ def regular_file_problem(path: Path) -> str | None:
     if not stat.S_ISREG(mode):
         return f"{path} is {kind_of(mode)}, not a regular file."
     return None
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 of a regular file's bytes; NotARegularFile (or OSError) for anything else."""
+    digest = hashlib.sha256()
+    with os.fdopen(open_regular(path), "rb", buffering=0) as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -258,15 +258,6 @@ def no_rows_finding() -> Finding:
     return _file_finding("no_rows", "The file has a header but no rows of answers.")
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a regular file's bytes (never blocks on a FIFO or reads a device)."""
-    digest = hashlib.sha256()
-    with os.fdopen(open_regular(path), "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _copy_once(source: Path, copy: Path) -> tuple[str, int | None, int]:
     """Copy the source to `copy` in one read, hashing and decode-checking the same bytes."""
     digest = hashlib.sha256()

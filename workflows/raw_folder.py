@@ -6,10 +6,9 @@ folder, a FIFO that would block the first read, a device such as `/dev/zero` tha
 ends, a broken link, a file that cannot be read, a name that is no wave id) is skipped with
 a one-sentence reason, before a single byte is read. The sensor, the schedule and
 `cleantech-survey waves` all see the folder through `scan_raw_folder`, and hash a wave file
-through `wave_file_sha256`, which opens regular files only and never blocks on the open.
+through `files.file_sha256`, which opens regular files only and never blocks on the open.
 """
 
-import hashlib
 import os
 import re
 import stat
@@ -22,7 +21,6 @@ from workflows.terminal import printable
 
 SUFFIX = ".csv"
 WAVE_FILE = re.compile(rf"({IDENTIFIER})\.csv")
-CHUNK = 1 << 20
 
 NOT_A_WAVE_ID = ("its name is not a wave id followed by .csv (a wave id is 1-32 letters, digits, "
                  "'_' or '-', starting with a letter or digit).")
@@ -99,19 +97,6 @@ def _unusable(path: Path) -> str | None:
     except OSError as error:
         return f"it cannot be read ({error.strerror})."
     return None
-
-
-def wave_file_sha256(path: Path) -> str:
-    """The sha256 of a regular file's bytes; NotARegularFile (or OSError) for anything else.
-
-    The file is opened through `open_regular`: a FIFO never blocks the open and is refused,
-    like a device, before a byte is read.
-    """
-    digest = hashlib.sha256()
-    with os.fdopen(open_regular(path), "rb", buffering=0) as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shown(text: object) -> str:

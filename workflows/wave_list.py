@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 
 from workflows import settings
-from workflows.files import NotARegularFile
-from workflows.raw_folder import RawFolder, scan_raw_folder, shown, wave_file_sha256
+from workflows.files import NotARegularFile, file_sha256
+from workflows.raw_folder import RawFolder, scan_raw_folder, shown
 
 
 def print_waves() -> int:
@@ -78,7 +78,7 @@ def _status(wave: str, files: dict, published: dict, attempts: dict) -> str:
     current = None
     if wave in files:
         try:
-            current = wave_file_sha256(files[wave])
+            current = file_sha256(files[wave])
         except (NotARegularFile, OSError):  # changed since the folder was scanned
             return "its file cannot be read"
     if wave in published and (current is None or published[wave][0] == current):

@@ -25,8 +25,8 @@ import dagster as dg
 from workflows.defs.jobs import wave_job
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
-from workflows.files import NotARegularFile
-from workflows.raw_folder import RawFolder, scan_raw_folder, shown, wave_file_sha256
+from workflows.files import NotARegularFile, file_sha256
+from workflows.raw_folder import RawFolder, scan_raw_folder, shown
 
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
@@ -53,7 +53,7 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceP
             if previous and previous[1:3] == stamp:
                 seen[wave] = previous  # untouched since it was hashed: no need to read it again
                 continue
-            sha = wave_file_sha256(path)
+            sha = file_sha256(path)
         except (NotARegularFile, OSError) as error:  # changed since the scan: the next tick will say what it is
             context.log.warning("wave %s: %s could not be read this time (%s)", wave, shown(path),
                                 shown(getattr(error, "strerror", None) or error))
@@ -204,7 +204,7 @@ def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourcePa
         if wave not in folder.waves:
             continue
         try:
-            sha = wave_file_sha256(folder.waves[wave])
+            sha = file_sha256(folder.waves[wave])
         except (NotARegularFile, OSError) as error:
             context.log.warning("wave %s: its file could not be read (%s)", wave,
                                 shown(getattr(error, "strerror", None) or error))

@@ -11,7 +11,7 @@ from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.report_context import report_context
-from workflows.intake import file_sha256
+from workflows.files import file_sha256
 from workflows.rendering import render_html, render_pdf
 from workflows.warehouse import Warehouse
 
