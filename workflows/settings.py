@@ -27,6 +27,9 @@ concurrency:
   pools:
     granularity: run
     default_limit: 1
+# A run whose worker process died (killed, machine off) is marked failed, freeing the warehouse pool.
+run_monitoring:
+  enabled: true
 """
 
 
