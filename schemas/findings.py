@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from schemas import codebook
-from schemas.predicates import LARGEST_NUMBER, NUMBER_PATTERN, ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
+from schemas.predicates import INTEGER_PATTERN, LARGEST_NUMBER, NUMBER_PATTERN, ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
 from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, CROSS_FIELD_INPUTS, REQUIRED_COLUMNS, RawWave
 
 ERROR = "error"
@@ -210,11 +210,11 @@ def _sentence(rule: str, check: str, column: str, cell: str | None, row: pd.Seri
     stats = _statistics(column, check)
     if rule == "required":
         return f"{column} is required but the cell is empty."
-    if rule == "integer":
-        return f"{column} must be a whole number, but the cell holds {shown}."
-    if rule == "number" and re.fullmatch(NUMBER_PATTERN, cell or ""):
+    if re.fullmatch(INTEGER_PATTERN if rule == "integer" else NUMBER_PATTERN, cell or "") and rule in ("integer", "number"):
         return (f"{column} holds {shown}, a number too large for any answer of this survey "
                 f"(at most {LARGEST_NUMBER:.0e}); check for a slipped digit or exponent.")
+    if rule == "integer":
+        return f"{column} must be a whole number, but the cell holds {shown}."
     if rule == "number":
         return f"{column} must be a number written with a decimal point (e.g. 1250.5), but the cell holds {shown}."
     if rule == "range":

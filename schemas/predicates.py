@@ -82,7 +82,9 @@ def is_value(cell: str, code: str) -> str:
 # Empty cells pass every check but `required`, which is pandera's own nullable flag.
 CELL_PREDICATES = {
     "not_nullable": lambda cell: f"({cell} is not null)",
-    "is_integer": lambda cell: f"({cell} is null or regexp_full_match({cell}, '{INTEGER_PATTERN}'))",
+    # A whole number of a usable size: 99999999999999999999 would overflow every integer cast.
+    "is_integer": lambda cell: (f"({cell} is null or (regexp_full_match({cell}, '{INTEGER_PATTERN}') "
+                                f"and {number_of(cell)} is not null))"),
     # Written as a number and finite and of a usable size: '1e400' is a number only to a parser.
     "is_number": lambda cell: f"({cell} is null or {number_of(cell)} is not null)",
     # An unparsable cell is the `integer` or `number` rule's business, not the range's.

@@ -188,6 +188,16 @@ def test_a_wrong_call_exits_2_and_writes_nothing(tmp_path, args, isolated_projec
     assert not (isolated_project / "outputs").exists()
 
 
+def test_out_never_replaces_the_outputs_of_another_wave(tmp_path, isolated_project):
+    source = write_wave(tmp_path / "w.csv", generate_wave({"bat_trang": 2}, seed=1))
+    other = tmp_path / "published-b"
+    other.mkdir()
+    (other / "validation.json").write_text('{"wave": "b", "errors": [], "warnings": []}', encoding="utf-8")
+    done = cli("run", str(source), "--out", str(other))
+    assert done.returncode == 2 and "holds the outputs of wave b" in done.stderr
+    assert [p.name for p in other.iterdir()] == ["validation.json"]
+
+
 def test_validate_judges_without_touching_the_warehouse(tmp_path, isolated_project):
     source = write_wave(tmp_path / "w.csv", generate_wave({"dong_ky": 5}, seed=3))
     done = cli("validate", str(source))

@@ -202,3 +202,36 @@ def test_windows_line_endings_are_read_like_any_others(tmp_path, conn, small_wav
     assert verdict.counts == {}
     assert len(rows) == len(small_wave) and pd.isna(rows.loc[1, "notes"])  # empty stays missing
     assert rows.loc[len(small_wave), "q22_help_senior_gov"] == small_wave[-1]["q22_help_senior_gov"]
+
+
+def test_a_column_name_beyond_its_limit_is_one_finding(tmp_path, small_wave):
+    raw = received_file(write_wave(tmp_path / "w.csv", small_wave, extra={"x" * 100_000: "1"}))
+    assert rules(raw.findings) == [("header", None, None)] and "100,000 characters" in raw.findings[0].message
+
+
+def test_a_blank_first_line_is_named_as_such(tmp_path, small_wave):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    path.write_bytes(b"\n" + path.read_bytes())
+    raw = received_file(path)
+    assert rules(raw.findings) == [("header", None, None)] and "line 1 is blank" in raw.findings[0].message
+
+
+@pytest.mark.parametrize(("ending", "record"), [(b"\r\n", None), (b"\r", None), (b"\r\r\n", 0)])
+def test_line_endings_are_read_or_named_never_shifting_a_record(tmp_path, conn, small_wave, ending, record):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    path.write_bytes(path.read_bytes().replace(b"\n", ending))
+    raw = received_file(path)
+    if record is None:
+        rows, verdict = staged(conn, raw)
+        assert verdict.counts == {} and list(rows.index) == list(range(1, len(small_wave) + 1))
+    else:
+        assert rules(raw.findings) == [("carriage_return", None, 0)] and not raw.readable
+
+
+def test_a_bare_carriage_return_between_cells_is_named_by_its_record(tmp_path, conn, small_wave):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",", b",\r", 1)  # record 5, outside any quote
+    path.write_bytes(b"\n".join(lines))
+    raw = received_file(path)
+    assert rules(raw.findings) == [("carriage_return", None, 5)] and "line 6" in raw.findings[0].message

@@ -210,3 +210,12 @@ def test_numbers_must_be_finite_and_of_a_usable_size(tmp_path, written):
 def test_a_large_but_plausible_number_passes(tmp_path):
     findings = judge(edited(tmp_path, lambda rows: rows[4].update(turnover_kvnd="9.5e14")))
     assert [f for f in findings if f[3] == "error"] == [] and ("outlier", "turnover_kvnd", 5, "warning") in findings
+
+
+@pytest.mark.parametrize("written", ["99999999999999999999", "9223372036854775808", "9" * 3000])
+def test_whole_numbers_beyond_any_integer_are_findings_not_crashes(tmp_path, written):
+    path = edited(tmp_path, lambda rows: rows[2].update(employees=written))
+    assert [f for f in judge(path) if f[3] == "error"] == [("integer", "employees", 3, "error")]
+    with duckdb.connect() as conn:
+        message = stage_attempt(conn, received_file(path), "w").verdict.findings[0].message
+    assert "too large for any answer" in message

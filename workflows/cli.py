@@ -18,6 +18,7 @@ from pathlib import Path
 
 from schemas.codebook import IDENTIFIER
 from workflows.terminal import printable
+from workflows.warehouse import WarehouseDamaged
 
 # The wave id rule of the input contract; checked before any work, so no name escapes a folder.
 WAVE_ID = re.compile(IDENTIFIER)
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"cleantech-survey {args.command}: {printable(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except WarehouseDamaged as error:
+        print(f"cleantech-survey {args.command}: {printable(error)}", file=sys.stderr)
+        return EXIT_FAULT
     except KeyboardInterrupt:
         print("Interrupted; nothing published by this run was left half-written.", file=sys.stderr)
         return 130
@@ -136,7 +140,22 @@ def _checked_call(args) -> tuple[Path, str]:
         )
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder.")
+    if args.out is not None and (other := _wave_published_in(args.out)) not in (None, wave):
+        raise UsageError(f"--out {args.out} holds the outputs of wave {other}; they are not replaced by "
+                         f"wave {wave}'s. Name a folder of wave {wave}'s own.")
     return source, wave
+
+
+def _wave_published_in(folder: Path) -> str | None:
+    """The wave whose outputs the folder holds, by its own files, or None."""
+    for name in ("results.json", "validation.json"):
+        try:
+            other = json.loads((folder / name).read_text(encoding="utf-8")).get("wave")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(other, str):
+            return other
+    return None
 
 
 def run_command(args) -> int:

@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -37,9 +38,14 @@ CHUNK = 1 << 20
 # Far above any questionnaire, yet bounded: a breach is a finding, never gigabytes of memory.
 MAX_COLUMNS = 10_000
 MAX_CELL_CHARACTERS = 4 * 1024 * 1024
+MAX_NAME_CHARACTERS = 256
+# Records go to DuckDB in batches bounded in number and in text, so memory does not grow with the file.
 BATCH_RECORDS = 50_000
+BATCH_CHARACTERS = 32 * 1024 * 1024
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
 UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns"})
+# A bare carriage return between records makes every later record number wrong: nothing is read.
+BREAKS_RECORDS = "carriage_return"
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 PRIVATE_PREFIX = ".intake-"
 
@@ -58,7 +64,7 @@ class RawFile:
 
     @property
     def readable(self) -> bool:
-        return not any(f.rule in UNREADABLE for f in self.findings)
+        return not any(f.rule in UNREADABLE or f.rule == BREAKS_RECORDS for f in self.findings)
 
     @property
     def contract_columns(self) -> list[str]:
@@ -73,8 +79,9 @@ def receive(source: Path, folder: Path) -> RawFile:
     """Copy, hash and decode-check the file in one read; then check its header on the copy."""
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / f"{PRIVATE_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.csv"
+    breaks = LineBreakScan()
     try:
-        sha256, bad_offset, size = _copy_once(source, copy)
+        sha256, bad_offset, size = _copy_once(source, copy, breaks)
     except BaseException:
         copy.unlink(missing_ok=True)
         raise
@@ -87,10 +94,22 @@ def receive(source: Path, folder: Path) -> RawFile:
             "Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
         ))
         return raw
+    if bare := breaks.finish():
+        record, line = bare
+        raw.findings.append(Finding(
+            "carriage_return", None, record, None, None,
+            f"Record {record} (line {line}) holds a carriage return outside any quoted cell that ends no line "
+            "(an old Mac line break amid normal ones); no record was read. Save the file again with normal "
+            "line breaks."))
+        return raw
     with _reader(copy) as reader:
         header = next(_records(reader), None)
-    if size == 0 or header is None or (header.fields is not None and not any(c.strip() for c in header.fields)):
+    if size == 0 or header is None:
         raw.findings.append(_file_finding("empty_file", "The file is empty: it has no header and no rows."))
+        return raw
+    if header.fields is not None and not any(cell.strip() for cell in header.fields):
+        raw.findings.append(_file_finding(
+            "header", "The file's line 1 is blank (or holds only commas); the header must be its first line."))
         return raw
     if header.fields is None:
         raw.findings.append(_file_finding("header", f"The header row is not readable CSV: {header.problem}"))
@@ -105,6 +124,11 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
             "too_many_columns",
             f"The header names {len(header):,} columns; a wave may have at most {MAX_COLUMNS:,}. "
             "Export the questionnaire's columns only."))
+        return
+    if (longest := max((len(name) for name in header), default=0)) > MAX_NAME_CHARACTERS:
+        raw.findings.append(_file_finding(
+            "header", f"A column name in the header is {longest:,} characters long; a name may have at most "
+                      f"{MAX_NAME_CHARACTERS}. Is the first line a header?"))
         return
     raw.header = header
     if len(header) == 1:
@@ -130,6 +154,53 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
         raw.findings.append(Finding(
             "unknown_column", column, 0, None, None,
             f"The column '{column}' is not part of the questionnaire and is ignored.", WARNING))
+
+
+class LineBreakScan:
+    """Fed the file's bytes in order: finds the first carriage return outside a quoted cell that
+    ends no line (not followed by a line feed) in a file whose lines end with line feeds.
+
+    Such a CR would split its record in two for any CSV reader, shifting every record number
+    after it; it is said once, for the record it is in, instead.
+    """
+
+    MARKS = re.compile(rb'["\r\n]')
+
+    def __init__(self):
+        self.in_quotes = False
+        self.record = 0  # the header is record 0
+        self.line = 1
+        self.line_feeds = 0
+        self.cr_at_end: tuple[int, int] | None = None
+        self.bare: tuple[int, int] | None = None  # (record, line) of the first bare CR outside quotes
+
+    def feed(self, chunk: bytes) -> None:
+        if self.cr_at_end is not None:
+            if not chunk.startswith(b"\n"):
+                self._found(*self.cr_at_end)
+            self.cr_at_end = None
+        for mark in self.MARKS.finditer(chunk):
+            byte = chunk[mark.start()]
+            if byte == 0x22:
+                self.in_quotes = not self.in_quotes  # a doubled quote turns it back at once
+            elif byte == 0x0A:
+                self.line += 1
+                self.line_feeds += 1
+                self.record += not self.in_quotes
+            elif not self.in_quotes:
+                following = chunk[mark.start() + 1:mark.start() + 2]
+                if not following:
+                    self.cr_at_end = (self.record, self.line)
+                elif following != b"\n":
+                    self._found(self.record, self.line)
+
+    def finish(self) -> tuple[int, int] | None:
+        """(record, line) of the first bare CR, if the file's lines otherwise end with line feeds."""
+        return self.bare if self.line_feeds else None
+
+    def _found(self, record: int, line: int) -> None:
+        if self.bare is None:
+            self.bare = (record, line)
 
 
 @dataclass
@@ -198,10 +269,11 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     names = ["source_row", *raw.contract_columns]
     schema = pa.schema([("source_row", pa.int64()), *[(c, pa.string()) for c in raw.contract_columns]])
     findings: list[Finding] = []
-    n_rows, batch = 0, []
+    n_rows, batch, batch_characters = 0, [], 0
 
     def flush():
-        nonlocal batch
+        nonlocal batch, batch_characters
+        batch_characters = 0
         if batch:
             columns = list(zip(*batch))
             upload = pa.Table.from_arrays([pa.array(values, type=schema.field(i).type)
@@ -239,9 +311,11 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                     f"Record {record.number} holds, in {stray}, a carriage return that does not end a line "
                     "(an old Mac line break); replace it with a space or a normal line break."))
                 continue
-            batch.append((record.number, *[record.fields[p] or None for p in positions]))
+            cells = [record.fields[p] or None for p in positions]
+            batch.append((record.number, *cells))
+            batch_characters += sum(len(cell) for cell in cells if cell)
             n_rows += 1
-            if len(batch) >= BATCH_RECORDS:
+            if len(batch) >= BATCH_RECORDS or batch_characters >= BATCH_CHARACTERS:
                 flush()
         flush()
     return Staged(n_rows, Verdict.of(findings, items_per_rule))
@@ -258,8 +332,8 @@ def no_rows_finding() -> Finding:
     return _file_finding("no_rows", "The file has a header but no rows of answers.")
 
 
-def _copy_once(source: Path, copy: Path) -> tuple[str, int | None, int]:
-    """Copy the source to `copy` in one read, hashing and decode-checking the same bytes."""
+def _copy_once(source: Path, copy: Path, breaks: LineBreakScan) -> tuple[str, int | None, int]:
+    """Copy the source to `copy` in one read, hashing, decode-checking and scanning the same bytes."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, bad = 0, None
@@ -267,6 +341,7 @@ def _copy_once(source: Path, copy: Path) -> tuple[str, int | None, int]:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             target.write(chunk)
+            breaks.feed(chunk)
             if bad is None:
                 try:
                     decoder.decode(chunk)

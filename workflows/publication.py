@@ -48,17 +48,26 @@ def pending_folder(warehouse_dir: Path, target: Path, wave: str, run_id: str) ->
     Beside the warehouse when that is on the target's disk, so that a killed run leaves nothing
     in the outputs folder; else a hidden sibling of the target.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     warehouse_dir.mkdir(parents=True, exist_ok=True)
-    if os.stat(warehouse_dir).st_dev == os.stat(target.parent).st_dev:
+    # The target itself may be a mount point or a link to another disk: its own device counts.
+    if os.stat(warehouse_dir).st_dev == os.stat(target).st_dev:
         base = warehouse_dir / PENDING_FOLDER
     else:
-        base = target.parent / f".{target.name}{PENDING_FOLDER}"
+        base = sibling_base(target)
         shutil.rmtree(base, ignore_errors=True)  # a killed run's (swaps it committed were finished at start)
+    for orphan in target.glob(f"{PENDING_FOLDER}-*"):
+        shutil.rmtree(orphan, ignore_errors=True)
+    if os.stat(base.parent).st_dev != os.stat(target).st_dev:
+        base = target / f"{PENDING_FOLDER}-{run_id}"  # --out is a mount point: stage inside it
     folder = base / f"{wave}-{run_id}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
+
+
+def sibling_base(target: Path) -> Path:
+    return target.parent / f".{target.name}{PENDING_FOLDER}"
 
 
 def write_into(folder: Path, contents: dict[str, str | bytes]) -> None:
@@ -113,14 +122,16 @@ def finish_swaps(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Replay the swaps a killed run committed but did not finish; return their waves."""
     conn.execute(JOURNAL_DDL)
     rows = conn.execute("select wave, pending, target from staging.output_swaps order by wave").fetchall()
-    for _, pending, target in rows:
+    for wave, pending, target in rows:
         if (Path(pending) / MANIFEST).exists():
             swap_into_place(Path(pending), Path(target))
-    if rows:
-        conn.execute("delete from staging.output_swaps")
+        conn.execute("delete from staging.output_swaps where wave = $wave", {"wave": wave})
     return [wave for wave, _, _ in rows]
 
 
-def remove_orphans(warehouse_dir: Path) -> None:
+def remove_orphans(warehouse_dir: Path, outputs_dir: Path) -> None:
     """Pending folders of runs that never committed (the caller holds the warehouse: none is in use)."""
     shutil.rmtree(warehouse_dir / PENDING_FOLDER, ignore_errors=True)
+    if outputs_dir.is_dir():
+        for orphan in [*outputs_dir.glob(f".*{PENDING_FOLDER}"), *outputs_dir.glob(f"*/{PENDING_FOLDER}-*")]:
+            shutil.rmtree(orphan, ignore_errors=True)

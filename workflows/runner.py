@@ -14,6 +14,7 @@ import dagster as dg
 
 from workflows import settings
 from workflows.locking import first_use
+from workflows.warehouse import check_warehouse, warehouse_sentence
 
 @dataclass
 class Outcome:
@@ -37,6 +38,7 @@ class Outcome:
 def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
     """Validate, load, derive, fit and render one wave; the caller holds the warehouse lock."""
     settings.apply_defaults()
+    check_warehouse(Path(settings.get("CLEANTECH_WAREHOUSE")))
     # Two runs starting at once on a new Dagster home would both create its SQLite schema.
     with first_use(Path(settings.get("DAGSTER_HOME"))):
         instance = dg.DagsterInstance.get()
@@ -86,7 +88,9 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
     intake = _metadata_of(result, "raw_wave")
     published = wave_files.published_dir(wave)
     report = published / "report.pdf"
-    failure = None if result.success else _first_failure(result)
+    if not result.success and _interrupted(result):
+        raise KeyboardInterrupt  # Ctrl-C during a step: the command says so, as it would between steps
+    failure = None if result.success else _first_failure(result, database)
     return Outcome(
         wave=wave,
         succeeded=result.success,
@@ -110,7 +114,17 @@ def _metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {}
 
 
-def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+                return True
+            error = error.cause
+    return False
+
+
+def _first_failure(result: dg.ExecuteInProcessResult, database: str) -> str | None:
     """The sentence of the first fault: a resource that could not start, a step, or the run."""
     for kinds in (("RESOURCE_INIT_FAILURE", "STEP_FAILURE"), ("PIPELINE_FAILURE", "RUN_FAILURE")):
         for event in result.all_events:
@@ -119,11 +133,17 @@ def _first_failure(result: dg.ExecuteInProcessResult) -> str | None:
                 while error is not None and error.cause is not None:
                     error = error.cause
                 if error is not None:
-                    return _sentence(error.message)
+                    return _sentence(error.message, database)
     return None
 
 
-def _sentence(message: str) -> str:
-    """An exception's message without its class name: 'pkg.Error: text' -> 'text'."""
+def _sentence(message: str, database: str) -> str:
+    """An exception's message without its class name ('pkg.Error: text' -> 'text'); the warehouse's
+    and the disk's faults in the project's own words."""
+    if "no space left on device" in message.lower():
+        return (f"A disk is full ({message.strip().splitlines()[0]}); nothing published changed. "
+                "Free some space and run again.")
+    if sentence := warehouse_sentence(Path(database), message):
+        return sentence
     head, _, text = message.strip().partition(": ")
     return text if text and " " not in head else message.strip()

@@ -7,8 +7,9 @@ its escape (`\\x1b`), so the terminal shows exactly what the file holds.
 
 import re
 
-# C0 controls but tab, DEL, and the C1 controls (U+0080-U+009F), which some terminals obey too.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# C0 controls but tab, DEL, the C1 controls (U+0080-U+009F), which some terminals obey too, and
+# the invisible marks that reorder or hide text on screen (bidirectional overrides, zero widths, BOM).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def printable(text: object) -> str:

@@ -7,6 +7,7 @@ transaction, which the report commits together with the swap of the output files
 whose step failed rolls that transaction back; a killed run never commits it.
 """
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import faults, publication, restatement
+from workflows import faults, publication
 from workflows.locking import WarehouseBusy, warehouse_lock
 
 # Extensions that would download at run time are unavailable offline; fail fast instead.
@@ -24,6 +25,10 @@ OFFLINE_DUCKDB = {"autoinstall_known_extensions": False, "autoload_known_extensi
 
 class WarehouseDamaged(Exception):
     """The warehouse file cannot be opened as a DuckDB database."""
+
+
+class PublicationIncomplete(Exception):
+    """The warehouse committed, but the output files could not all be moved into place yet."""
 
 
 class PublicationAborted(Exception):
@@ -57,18 +62,61 @@ def open_database(database: Path, wait_seconds: float, poll_seconds: float = 0.2
             raise _damaged(database, error) from None
 
 
+# What DuckDB says when the file's bytes are not a database it wrote, at open or on a later read.
+DAMAGE_SIGNS = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb database",
+                "failed to read database header", "is a directory", "serialization", "invalid magic")
+UNWRITABLE_SIGNS = ("read-only file system", "permission denied", "read only")
+
+
+def warehouse_sentence(database: Path, message: str) -> str | None:
+    """The one sentence for a DuckDB error that says the warehouse file is damaged or cannot be written."""
+    lowered = message.lower()
+    detail = message.strip().splitlines()[0] if message.strip() else "no detail"
+    if any(sign in lowered for sign in UNWRITABLE_SIGNS):
+        return (f"The warehouse {database} cannot be written here ({detail}); nothing was changed. "
+                "Give this account write access to it and to its folder.")
+    if any(sign in lowered for sign in DAMAGE_SIGNS):
+        return (f"The warehouse {database} is damaged or is not a DuckDB database, so nothing was read or changed "
+                f"(DuckDB says: {detail}). Restore it from a backup, or move it aside to start a new one.")
+    return None
+
+
 def _damaged(database: Path, error: Exception) -> WarehouseDamaged:
-    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return WarehouseDamaged(
-        f"The warehouse {database} is damaged or is not a DuckDB database, so nothing was read or changed "
-        f"(DuckDB says: {detail}). Restore it from a backup, or move it aside to start a new one.")
+    sentence = warehouse_sentence(database, str(error) or type(error).__name__)
+    return WarehouseDamaged(sentence or (
+        f"The warehouse {database} cannot be opened, so nothing was read or changed "
+        f"(DuckDB says: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__})."))
+
+
+def check_warehouse(database: Path) -> None:
+    """Open an existing warehouse read-only and read its catalog, before any run starts: a damaged
+    one is named in a second, not after the graph has loaded. A lock held by a run is no damage."""
+    if not database.exists() and not database.is_symlink():
+        return
+    try:
+        conn = duckdb.connect(str(database), read_only=True, config=OFFLINE_DUCKDB)
+    except duckdb.Error as error:
+        if "lock" in str(error).lower():
+            return
+        raise _damaged(database, error) from None
+    try:
+        conn.execute("select count(*) from duckdb_tables()").fetchall()
+        for schema, table in conn.execute("select schema_name, table_name from duckdb_tables()").fetchall():
+            # Reading one row of each table visits its first data blocks and their checksums.
+            conn.execute(f'select * from "{schema}"."{table}" limit 1').fetchall()
+    except duckdb.Error as error:
+        raise _damaged(database, error) from None
+    finally:
+        conn.close()
 
 
 class Warehouse:
     """The warehouse of a run: one connection, one publishing transaction, the output set's swap."""
 
-    def __init__(self, database: str | Path, lock_wait_seconds: float = 120.0):
+    def __init__(self, database: str | Path, lock_wait_seconds: float = 120.0, outputs_dir: str | Path | None = None):
         self.database = Path(database)
+        # Where killed runs may have left a pending set beside a wave's folder (outputs on another disk).
+        self.outputs_dir = Path(outputs_dir) if outputs_dir else self.database.parent
         self.lock_wait_seconds = lock_wait_seconds
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._publishing = False
@@ -88,7 +136,7 @@ class Warehouse:
             self._conn = conn
             try:
                 publication.finish_swaps(conn)
-                publication.remove_orphans(self.folder)
+                publication.remove_orphans(self.folder, self.outputs_dir)
                 if on_open is not None:
                     on_open(conn)
                 yield self
@@ -136,6 +184,8 @@ class Warehouse:
         if not self._publishing:
             self._conn.begin()
             self._publishing = True
+        from workflows import restatement  # Dagster's, imported by runs only (`waves` stays quick)
+
         try:
             restatement.record_published(self._conn, context.partition_key, context.asset_key.to_user_string(),
                                          context.run.run_id)
@@ -156,10 +206,15 @@ class Warehouse:
         publication.record_swap(self._conn, wave, pending, target)
         faults.reach("publication:before_commit")
         self._commit()
+        self._pending.remove(pending)  # committed: from here on the set is the journal's, not this run's
         faults.reach("publication:after_commit")
-        publication.swap_into_place(pending, target)
+        try:
+            publication.swap_into_place(pending, target)
+        except OSError as error:
+            raise PublicationIncomplete(
+                f"Wave {wave} is published in the warehouse, but its files could not be moved into {target} "
+                f"({error.strerror or error}); they wait in {pending}, and the next run moves them.") from None
         self._conn.execute("delete from staging.output_swaps where wave = $wave", {"wave": wave})
-        self._pending.remove(pending)
 
     def _commit(self) -> None:
         try:
@@ -173,10 +228,15 @@ class Warehouse:
         """Roll back the publishing transaction and remove this run's pending folders; True if it rolled back."""
         rolled_back = False
         if self._publishing and self._conn is not None:
-            self._conn.rollback()
             self._publishing = False
             self._aborted = rolled_back = True
+            try:
+                self._conn.rollback()
+            except duckdb.Error:
+                pass  # the transaction is already gone (a failed commit, a full disk): nothing of it stays
         for folder in self._pending:
             shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # a pending folder beside the target, now empty
         self._pending.clear()
         return rolled_back

@@ -13,6 +13,7 @@ import duckdb
 
 from workflows import settings
 from workflows.files import NotARegularFile, file_sha256
+from workflows.warehouse import warehouse_sentence
 from workflows.raw_folder import RawFolder, scan_raw_folder, shown
 
 
@@ -50,8 +51,11 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
         return {}, {}
     try:
         conn = duckdb.connect(str(database), read_only=True)
-    except duckdb.IOException:
-        print("(the warehouse is in use by a run; statuses may be incomplete)")
+    except duckdb.Error as error:
+        if "lock" in str(error).lower():
+            print("(the warehouse is in use by a run; statuses may be incomplete)")
+        else:
+            print(f"({shown(warehouse_sentence(database, str(error)) or error)})")
         return {}, {}
     try:
         tables = {name for (name,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
@@ -66,6 +70,9 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
         attempts = ({w: sha for w, sha in conn.execute("select wave, raw_sha256 from staging.wave_attempts").fetchall()}
                     if "staging.wave_attempts" in tables else {})
         return published, attempts
+    except duckdb.Error as error:
+        print(f"({shown(warehouse_sentence(database, str(error)) or error)})")
+        return {}, {}
     finally:
         conn.close()
 

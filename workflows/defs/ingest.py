@@ -1,5 +1,6 @@
 """The raw wave: the CSV file read into the warehouse's staging area and judged by every rule."""
 
+import errno
 from pathlib import Path
 
 import dagster as dg
@@ -33,9 +34,15 @@ def raw_wave(
     remove_orphan_copies(scratch)
     try:
         raw = receive(source, scratch)
-    except (OSError, NotARegularFile) as error:
-        raise dg.Failure(description=f"The raw file of wave {wave} cannot be read: "
-                                     f"{getattr(error, 'strerror', None) or error} ({source}).",
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise dg.Failure(description=f"The disk holding {scratch} is full ({error.strerror}): the file could "
+                                         "not be copied for reading, and nothing published changed.",
+                             allow_retries=False) from None
+        raise dg.Failure(description=f"The raw file of wave {wave} cannot be read: {error.strerror or error} "
+                                     f"({source}).", allow_retries=False) from None
+    except NotARegularFile as error:
+        raise dg.Failure(description=f"The raw file of wave {wave} cannot be read: {error}",
                          allow_retries=False) from None
     try:
         with warehouse.get_connection() as conn:

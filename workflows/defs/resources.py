@@ -68,7 +68,8 @@ def warehouse_resource(database: str | Path | None = None) -> dg.ResourceDefinit
     @dg.resource(config_schema={}, description="The DuckDB warehouse, held by one run at a time and published "
                                                 "in one transaction with the wave's output files.")
     def warehouse(context: dg.InitResourceContext):
-        resource = Warehouse(database or settings.get("CLEANTECH_WAREHOUSE"), settings.lock_wait_seconds())
+        resource = Warehouse(database or settings.get("CLEANTECH_WAREHOUSE"), settings.lock_wait_seconds(),
+                             settings.get("CLEANTECH_OUTPUTS_DIR"))
         run = context.dagster_run
         run_id, instance = (run.run_id if run else None), context.instance
         wave = run.tags.get("dagster/partition") if run else None
