@@ -125,11 +125,6 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
             f"The header names {len(header):,} columns; a wave may have at most {MAX_COLUMNS:,}. "
             "Export the questionnaire's columns only."))
         return
-    if (longest := max((len(name) for name in header), default=0)) > MAX_NAME_CHARACTERS:
-        raw.findings.append(_file_finding(
-            "header", f"A column name in the header is {longest:,} characters long; a name may have at most "
-                      f"{MAX_NAME_CHARACTERS}. Is the first line a header?"))
-        return
     raw.header = header
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
@@ -139,6 +134,12 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
                     f"The columns are separated by {name}, not by commas; export the file again as comma-separated CSV.",
                 ))
                 return
+    if (longest := max((len(name) for name in header), default=0)) > MAX_NAME_CHARACTERS:
+        raw.findings.append(_file_finding(
+            "header", f"A column name in the header is {longest:,} characters long; a name may have at most "
+                      f"{MAX_NAME_CHARACTERS}. Is the first line a header?"))
+        raw.header = []
+        return
     if not raw.contract_columns:
         raw.findings.append(_file_finding(
             "header", "The first record names none of the questionnaire's columns; the header row is missing."))
