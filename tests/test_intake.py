@@ -235,3 +235,22 @@ def test_a_bare_carriage_return_between_cells_is_named_by_its_record(tmp_path, c
     path.write_bytes(b"\n".join(lines))
     raw = received_file(path)
     assert rules(raw.findings) == [("carriage_return", None, 5)] and "line 6" in raw.findings[0].message
+
+
+def test_a_clean_file_is_staged_alike_by_duckdb_and_record_by_record(tmp_path, small_wave):
+    from workflows.intake import load_clean_file, stage_uploaded
+
+    firms = [dict(r) for r in small_wave]
+    firms[0]["notes"] = 'a "quoted", multi-line\nnote'
+    firms[1]["notes"] = ""
+    raw = received_file(write_wave(tmp_path / "w.csv", firms, columns=list(reversed(firms[0]))))
+    fast, slow = duckdb.connect(), duckdb.connect()
+    for connection in (fast, slow):
+        staging.ensure_tables(connection)
+    assert load_clean_file(fast, raw) and stage_uploaded(fast, raw, "w") == len(firms)
+    stage_records(slow, raw, "w")
+    query = staging.attempt_rows("w", raw.sha256) + " order by source_row"
+    assert fast.execute(query).df().equals(slow.execute(query).df())
+    ragged = received_file(write_wave(tmp_path / "r.csv", firms, extra={"x": "1"}))
+    ragged.copy.write_bytes(ragged.copy.read_bytes() + b"one,field\n")
+    assert not load_clean_file(fast, ragged)

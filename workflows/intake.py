@@ -15,12 +15,11 @@ import codecs
 import csv
 import hashlib
 import io
+import operator
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +40,7 @@ MAX_CELL_CHARACTERS = 4 * 1024 * 1024
 MAX_NAME_CHARACTERS = 256
 # Records go to DuckDB in batches bounded in number and in text, so memory does not grow with the file.
 BATCH_RECORDS = 50_000
-BATCH_CHARACTERS = 32 * 1024 * 1024
+BATCH_BYTES = 32 * 1024 * 1024
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
 UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns"})
 # A bare carriage return between records makes every later record number wrong: nothing is read.
@@ -61,6 +60,10 @@ class RawFile:
     sha256: str
     header: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Whether any carriage return in the file ends no line: only then is each record searched for one.
+    carriage_returns: bool = False
+    # NUL bytes are read record by record: no other reader is trusted with them.
+    nul_bytes: bool = False
 
     @property
     def readable(self) -> bool:
@@ -94,7 +97,9 @@ def receive(source: Path, folder: Path) -> RawFile:
             "Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
         ))
         return raw
-    if bare := breaks.finish():
+    breaks.finish()
+    raw.carriage_returns, raw.nul_bytes = breaks.any_bare, breaks.nul_bytes
+    if bare := breaks.first_record_split(copy):
         record, line = bare
         raw.findings.append(Finding(
             "carriage_return", None, record, None, None,
@@ -102,20 +107,29 @@ def receive(source: Path, folder: Path) -> RawFile:
             "(an old Mac line break amid normal ones); no record was read. Save the file again with normal "
             "line breaks."))
         return raw
-    with _reader(copy) as reader:
-        header = next(_records(reader), None)
+    header, problem = _read_header(copy)
+    if problem:
+        raw.findings.append(_file_finding("header", f"The header row is not readable CSV: {problem}"))
+        return raw
     if size == 0 or header is None:
         raw.findings.append(_file_finding("empty_file", "The file is empty: it has no header and no rows."))
         return raw
-    if header.fields is not None and not any(cell.strip() for cell in header.fields):
+    if not any(cell.strip() for cell in header):
         raw.findings.append(_file_finding(
             "header", "The file's line 1 is blank (or holds only commas); the header must be its first line."))
         return raw
-    if header.fields is None:
-        raw.findings.append(_file_finding("header", f"The header row is not readable CSV: {header.problem}"))
-        return raw
-    _judge_header(raw, header.fields)
+    _judge_header(raw, header)
     return raw
+
+
+def _read_header(copy: Path) -> tuple[list[str] | None, str | None]:
+    """The first record, or the grammar fault that keeps it from being read."""
+    with copy.open("rb") as handle:
+        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        try:
+            return next(reader, None), None
+        except csv.Error as error:
+            return None, _grammar_fault(str(error), 1, reader.line_num)[0]
 
 
 def _judge_header(raw: RawFile, header: list[str]) -> None:
@@ -158,84 +172,74 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
 
 
 class LineBreakScan:
-    """Fed the file's bytes in order: finds the first carriage return outside a quoted cell that
-    ends no line (not followed by a line feed) in a file whose lines end with line feeds.
+    """Fed the file's bytes in order: finds carriage returns that end no line (not followed by a
+    line feed), and the first of them outside a quoted cell.
 
-    Such a CR would split its record in two for any CSV reader, shifting every record number
-    after it; it is said once, for the record it is in, instead.
+    Outside a quoted cell, such a CR splits its record in two for any CSV reader and shifts
+    every record number after it (in a file whose lines end with line feeds); it is said once,
+    for the record it is in. Chunks without one cost two byte counts.
     """
 
     MARKS = re.compile(rb'["\r\n]')
 
     def __init__(self):
+        self.offset = 0
         self.in_quotes = False
-        self.record = 0  # the header is record 0
-        self.line = 1
         self.line_feeds = 0
-        self.cr_at_end: tuple[int, int] | None = None
-        self.bare: tuple[int, int] | None = None  # (record, line) of the first bare CR outside quotes
+        self.any_bare = False
+        self.nul_bytes = False
+        self.bare_outside: int | None = None  # byte offset of the first bare CR outside quotes
+        self._cr_at_end: bool | None = None  # a CR ended the last chunk: was it outside quotes?
 
     def feed(self, chunk: bytes) -> None:
-        if self.cr_at_end is not None:
+        if self._cr_at_end is not None:
             if not chunk.startswith(b"\n"):
-                self._found(*self.cr_at_end)
-            self.cr_at_end = None
+                self._bare(self.offset - 1, self._cr_at_end)
+            self._cr_at_end = None
+        returns = chunk.count(b"\r")
+        if returns and (returns != chunk.count(b"\r\n") or chunk.endswith(b"\r")):
+            self._walk(chunk)
+        elif chunk.count(b'"') & 1:
+            self.in_quotes = not self.in_quotes
+        self.line_feeds += chunk.count(b"\n")
+        self.nul_bytes = self.nul_bytes or b"\0" in chunk
+        self.offset += len(chunk)
+
+    def _walk(self, chunk: bytes) -> None:
         for mark in self.MARKS.finditer(chunk):
-            byte = chunk[mark.start()]
-            if byte == 0x22:
+            at = mark.start()
+            if chunk[at] == 0x22:
                 self.in_quotes = not self.in_quotes  # a doubled quote turns it back at once
-            elif byte == 0x0A:
-                self.line += 1
-                self.line_feeds += 1
-                self.record += not self.in_quotes
-            elif not self.in_quotes:
-                following = chunk[mark.start() + 1:mark.start() + 2]
+            elif chunk[at] == 0x0D:
+                following = chunk[at + 1:at + 2]
                 if not following:
-                    self.cr_at_end = (self.record, self.line)
+                    self._cr_at_end = not self.in_quotes
                 elif following != b"\n":
-                    self._found(self.record, self.line)
+                    self._bare(self.offset + at, not self.in_quotes)
 
-    def finish(self) -> tuple[int, int] | None:
-        """(record, line) of the first bare CR, if the file's lines otherwise end with line feeds."""
-        return self.bare if self.line_feeds else None
+    def _bare(self, offset: int, outside: bool) -> None:
+        self.any_bare = True
+        if outside and self.bare_outside is None:
+            self.bare_outside = offset
 
-    def _found(self, record: int, line: int) -> None:
-        if self.bare is None:
-            self.bare = (record, line)
+    def finish(self) -> None:
+        if self._cr_at_end is not None:
+            self._bare(self.offset - 1, self._cr_at_end)
+            self._cr_at_end = None
 
-
-@dataclass
-class Record:
-    """One CSV record: its number and fields, or the grammar fault that ends the reading."""
-
-    number: int
-    first_line: int
-    fields: list[str] | None
-    problem: str | None = None
-    rule: str | None = None
-
-
-@contextmanager
-def _reader(copy: Path):
-    with copy.open("rb") as handle:
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        yield csv.reader(text, strict=True)
-
-
-def _records(reader) -> Iterator[Record]:
-    """The file's records in order; a grammar fault is the last record yielded (the rest cannot be trusted)."""
-    number = 0
-    while True:
-        first_line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield Record(number, first_line, None, *_grammar_fault(str(error), first_line, reader.line_num))
-            return
-        yield Record(number, first_line, fields)
-        number += 1
+    def first_record_split(self, copy: Path) -> tuple[int, int] | None:
+        """(record, line) of the first bare CR outside quotes, in a file whose lines end with line feeds."""
+        if self.bare_outside is None or not self.line_feeds:
+            return None
+        with copy.open("rb") as handle:
+            head = handle.read(self.bare_outside)
+        record, in_quotes = 0, False
+        for mark in re.finditer(rb'["\n]', head):
+            if head[mark.start()] == 0x22:
+                in_quotes = not in_quotes
+            elif not in_quotes:
+                record += 1
+        return record, head.count(b"\n") + 1
 
 
 def _grammar_fault(message: str, first_line: int, last_line: int) -> tuple[str, str]:
@@ -257,69 +261,139 @@ class Staged:
     verdict: Verdict
 
 
+def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> bool:
+    """For a file whose every record keeps the grammar, let DuckDB's reader load the copy into
+    `temp.wave_upload` (one row per record, in order); False when the file needs the record-by-record path.
+
+    The project's grammar pass decides; DuckDB only reads what it found clean, in strict mode,
+    and its row count must equal the records counted: any doubt falls back to the slow path.
+    Call it outside a transaction: the row ids of the upload are the record numbers.
+    """
+    conn.execute("drop table if exists temp.wave_upload")
+    if raw.carriage_returns or raw.nul_bytes or not raw.header:
+        return False
+    records = _count_clean_records(raw)
+    if records is None:
+        return False
+    text_columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.header)))
+    try:
+        conn.execute(
+            f"""
+            create temp table wave_upload as
+            select * from read_csv(
+                $path, header = false, skip = 1, delim = ',', quote = '"', escape = '"', all_varchar = true,
+                auto_detect = false, strict_mode = true, null_padding = false, ignore_errors = false,
+                max_line_size = {MAX_CELL_CHARACTERS * 4 + 1024}, columns = {{{text_columns}}})
+            """, {"path": str(raw.copy)})
+    except duckdb.Error:
+        conn.execute("drop table if exists temp.wave_upload")
+        return False
+    if conn.execute("select count(*) from wave_upload").fetchall()[0][0] != records:
+        conn.execute("drop table wave_upload")
+        return False
+    return True
+
+
+def _count_clean_records(raw: RawFile) -> int | None:
+    """The number of records when every one has the header's number of fields, else None."""
+    width = len(raw.header)
+    with raw.copy.open("rb") as handle:
+        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        next(reader)
+        records = 0
+        try:
+            for fields in reader:
+                if len(fields) != width:
+                    return None
+                records += 1
+        except csv.Error:
+            return None
+    return records
+
+
+def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> int:
+    """Copy `temp.wave_upload` (loaded by `load_clean_file`) into `staging.raw_responses`; return the rows."""
+    selected = ", ".join(f"nullif(c{raw.header.index(column)}, '') as {quoted(column)}"
+                         for column in raw.contract_columns)
+    conn.execute(
+        f"""
+        insert into staging.raw_responses by name
+        select $wave as wave, $sha as raw_sha256, rowid + 1 as source_row, {selected} from wave_upload
+        """, {"wave": wave, "sha": raw.sha256})
+    n_rows = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
+    conn.execute("drop table wave_upload")
+    return int(n_rows)
+
+
 def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                   items_per_rule: int | None = ITEMS_PER_RULE) -> Staged:
     """Insert the well-formed records of the copy into `staging.raw_responses`, each with its record number.
 
     A record with another number of fields than the header is a finding and is not staged;
     a blank record is a warning; a grammar fault stops the reading with a finding that says
-    from which line the rest was not read.
+    from which line the rest was not read. Empty cells are staged as missing answers.
     """
     width = len(raw.header)
-    positions = [raw.header.index(column) for column in raw.contract_columns]
+    pick = operator.itemgetter(*[raw.header.index(column) for column in raw.contract_columns])
+    single = len(raw.contract_columns) == 1
     names = ["source_row", *raw.contract_columns]
     schema = pa.schema([("source_row", pa.int64()), *[(c, pa.string()) for c in raw.contract_columns]])
+    listed = ", ".join(quoted(name) for name in names)
+    cells = ", ".join(f"nullif({quoted(name)}, '')" for name in raw.contract_columns)
     findings: list[Finding] = []
-    n_rows, batch, batch_characters = 0, [], 0
+    n_rows, batch = 0, []
 
     def flush():
-        nonlocal batch, batch_characters
-        batch_characters = 0
+        nonlocal batch
         if batch:
-            columns = list(zip(*batch))
             upload = pa.Table.from_arrays([pa.array(values, type=schema.field(i).type)
-                                           for i, values in enumerate(columns)], schema=schema)
+                                           for i, values in enumerate(zip(*batch))], schema=schema)
             conn.register("wave_upload_batch", upload)
-            listed = ", ".join(quoted(name) for name in names)
             conn.execute(f"insert into staging.raw_responses (wave, raw_sha256, {listed}) "
-                         f"select $wave, $sha, {listed} from wave_upload_batch", {"wave": wave, "sha": raw.sha256})
+                         f"select $wave, $sha, source_row, {cells} from wave_upload_batch",
+                         {"wave": wave, "sha": raw.sha256})
             conn.unregister("wave_upload_batch")
             batch = []
 
-    with _reader(raw.copy) as reader:
-        records = _records(reader)
-        next(records, None)  # the header, judged already
-        for record in records:
-            if record.fields is None:
-                findings.append(Finding(record.rule, None, record.number, None, None,
-                                        f"Record {record.number} cannot be read: {record.problem}. "
-                                        "No record from there on was read; fix the quotes and export again."))
-                break
-            if not record.fields:
-                findings.append(Finding("blank_record", None, record.number, None, None,
-                                        f"Record {record.number} (line {record.first_line}) is blank; it was skipped.",
-                                        WARNING))
-                continue
-            if len(record.fields) != width:
-                findings.append(Finding(
-                    "ragged_row", None, record.number, None, None,
-                    f"Record {record.number} has {len(record.fields):,} field{'s' * (len(record.fields) != 1)} "
-                    f"but the header has {width:,} columns; check its commas and quotes."))
-                continue
-            if stray := _stray_carriage_return(record.fields, raw.header):
-                findings.append(Finding(
-                    "carriage_return", stray, record.number, None, None,
-                    f"Record {record.number} holds, in {stray}, a carriage return that does not end a line "
-                    "(an old Mac line break); replace it with a space or a normal line break."))
-                continue
-            cells = [record.fields[p] or None for p in positions]
-            batch.append((record.number, *cells))
-            batch_characters += sum(len(cell) for cell in cells if cell)
-            n_rows += 1
-            if len(batch) >= BATCH_RECORDS or batch_characters >= BATCH_CHARACTERS:
-                flush()
+    with raw.copy.open("rb") as handle:
+        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        next(reader)  # the header, judged already
+        number, last_line, batch_start = 0, reader.line_num, 0
+        try:
+            for fields in reader:
+                number += 1
+                if len(fields) != width:
+                    findings.append(_misshapen(number, fields, width, last_line + 1))
+                elif raw.carriage_returns and (stray := _stray_carriage_return(fields, raw.header)):
+                    findings.append(Finding(
+                        "carriage_return", stray, number, None, None,
+                        f"Record {number} holds, in {stray}, a carriage return that does not end a line "
+                        "(an old Mac line break); replace it with a space or a normal line break."))
+                else:
+                    batch.append((number, pick(fields)) if single else (number, *pick(fields)))
+                    n_rows += 1
+                    # Bounded in records and, checked every 1,024 records, in bytes read.
+                    if len(batch) >= BATCH_RECORDS or (
+                            not len(batch) & 1023 and handle.tell() - batch_start >= BATCH_BYTES):
+                        flush()
+                        batch_start = handle.tell()
+                last_line = reader.line_num
+        except csv.Error as error:
+            problem, rule = _grammar_fault(str(error), last_line + 1, reader.line_num)
+            findings.append(Finding(rule, None, number + 1, None, None,
+                                    f"Record {number + 1} cannot be read: {problem}. "
+                                    "No record from there on was read; fix the quotes and export again."))
         flush()
     return Staged(n_rows, Verdict.of(findings, items_per_rule))
+
+
+def _misshapen(number: int, fields: list[str], width: int, line: int) -> Finding:
+    if not fields:
+        return Finding("blank_record", None, number, None, None,
+                       f"Record {number} (line {line}) is blank; it was skipped.", WARNING)
+    return Finding("ragged_row", None, number, None, None,
+                   f"Record {number} has {len(fields):,} field{'s' * (len(fields) != 1)} "
+                   f"but the header has {width:,} columns; check its commas and quotes.")
 
 
 def _stray_carriage_return(fields: list[str], header: list[str]) -> str | None:
@@ -397,11 +471,13 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     staging.ensure_tables(conn)
     verdict = Verdict.of(raw.findings, items_per_rule)
     n_rows, judging_seconds = 0, 0.0
+    clean = raw.readable and load_clean_file(conn, raw)
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
-            staged = stage_records(conn, raw, wave, items_per_rule)
+            staged = (Staged(stage_uploaded(conn, raw, wave), Verdict()) if clean
+                      else stage_records(conn, raw, wave, items_per_rule))
             n_rows = staged.n_rows
             verdict = verdict + staged.verdict
             if n_rows:
