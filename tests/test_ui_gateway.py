@@ -48,14 +48,9 @@ class Recorder:
         await send({"type": "http.response.body", "body": b"inner"})
 
 
-def call(method: str, path: str = "/graphql", query: bytes = b"", headers=None, body: bytes | list[bytes] = b"",
-         host: str = "127.0.0.1", port: int = PORT):
-    """One HTTP request through the gate: (status, headers, body, what reached the inner app)."""
-    inner = Recorder()
-    gateway = UIGateway(inner, host, port)
-    chunks = body if isinstance(body, list) else [body]
-    messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-                for i, chunk in enumerate(chunks)]
+def channel(messages: list[dict]):
+    """An ASGI receive that hands out the messages (then waits, as a client that says no more
+    would), a send that records, and the record."""
     sent = []
 
     async def receive():
@@ -66,6 +61,18 @@ def call(method: str, path: str = "/graphql", query: bytes = b"", headers=None, 
     async def send(message):
         sent.append(message)
 
+    return receive, send, sent
+
+
+def call(method: str, path: str = "/graphql", query: bytes = b"", headers=None, body: bytes | list[bytes] = b"",
+         host: str = "127.0.0.1", port: int = PORT):
+    """One HTTP request through the gate: (status, headers, body, what reached the inner app)."""
+    inner = Recorder()
+    gateway = UIGateway(inner, host, port)
+    chunks = body if isinstance(body, list) else [body]
+    messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+                for i, chunk in enumerate(chunks)]
+    receive, send, sent = channel(messages)
     scope = {"type": "http", "method": method, "path": path, "query_string": query, "root_path": "",
              "headers": list(SAME_ORIGIN if headers is None else headers), "scheme": "http",
              "server": (host, port), "client": ("127.0.0.1", 50000)}
@@ -83,17 +90,7 @@ def post(payload, headers=None, **kwargs):
 def websocket(headers, host: str = "127.0.0.1", port: int = PORT):
     """A websocket handshake through the gate: the first message sent back, and what reached the app."""
     inner = Recorder()
-    sent = []
-    messages = [{"type": "websocket.connect"}]
-
-    async def receive():
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)
-
-    async def send(message):
-        sent.append(message)
-
+    receive, send, sent = channel([{"type": "websocket.connect"}])
     scope = {"type": "websocket", "path": "/graphql", "query_string": b"", "headers": headers, "root_path": "",
              "scheme": "ws", "server": (host, port), "client": ("127.0.0.1", 50000), "subprotocols": ["graphql-ws"]}
     asyncio.run(UIGateway(inner, host, port)(scope, receive, send))
