@@ -119,3 +119,34 @@ def test_seriousness_means_per_cluster_and_overall(conn):
     assert table.loc["van_phuc", "noise"] == 8.5 and table.loc["van_phuc", "water"] == 9
     assert table.loc["total", "noise"] == pytest.approx(19 / 3)
     assert pd.isna(table.loc["bat_trang", "air"])
+
+
+def test_a_model_whose_columns_changed_rebuilds_its_table_and_never_misplaces_values(tmp_path, monkeypatch):
+    """Renaming (or adding) a column of a model on an existing warehouse: values stay under their names."""
+    import duckdb
+
+    from workflows import sql
+
+    conn = duckdb.connect()
+    conn.execute("create table survey_responses as select * from (values ('a', 1, 10), ('b', 2, 20)) t(wave, x, y)")
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    sql.load_sql.cache_clear()
+    model = tmp_path / "tbl_shape.sql"
+    model.write_text("with final as (select wave, x as first, y as second from survey_responses where wave = $wave)\n"
+                     "select * from final\n")
+    for wave in ("a", "b"):
+        sql.replace_wave_rows(conn, "shape", "tbl_shape", {"wave": wave})
+    # Same number of columns, names swapped: a positional insert would put x under `second`.
+    model.write_text("with final as (select wave, y as second, x as first from survey_responses where wave = $wave)\n"
+                     "select * from final\n")
+    sql.load_sql.cache_clear()
+    sql.replace_wave_rows(conn, "shape", "tbl_shape", {"wave": "a"})
+    assert conn.execute("select wave, first, second from shape order by wave").fetchall() == [("a", 1, 10), ("b", 2, 20)]
+    # A renamed column: the table is rebuilt in the new shape, every wave derived again.
+    model.write_text("with final as (select wave, x as renamed, y as second from survey_responses where wave = $wave)\n"
+                     "select * from final\n")
+    sql.load_sql.cache_clear()
+    sql.replace_wave_rows(conn, "shape", "tbl_shape", {"wave": "a"})
+    assert conn.execute("select * from shape order by wave").fetchall() == [("a", 1, 10), ("b", 2, 20)]
+    assert [c[0] for c in conn.execute("describe shape").fetchall()] == ["wave", "renamed", "second"]
+    sql.load_sql.cache_clear()

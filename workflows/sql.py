@@ -31,14 +31,50 @@ def replace_wave_rows(
 ) -> int:
     """Replace the wave's rows of `table` by the model's rows, in the caller's transaction.
 
-    The table is created from the model's columns the first time. Returns the rows written.
+    Rows are inserted by column name, never by position. The table is created from the
+    model's columns the first time; when the model's columns (names or types) no longer match
+    the table's, the table is rebuilt in the new shape and every other wave's rows are derived
+    again by the same model from the published tables it reads, so no value ever lands under
+    another column's name. Returns the rows written for the wave.
     """
     sql = load_sql(model)
-    logger.info("replacing %s for wave %s from sql/%s.sql", table, params["wave"], model)
-    conn.execute(f"create table if not exists {table} as select * from ({sql}) limit 0", params)
-    conn.execute(f"delete from {table} where wave = $wave", {"wave": params["wave"]})
-    conn.execute(f"insert into {table} select * from ({sql})", params)
-    return conn.execute(f"select count(*) from {table} where wave = $wave", {"wave": params["wave"]}).fetchall()[0][0]
+    wave = params["wave"]
+    logger.info("replacing %s for wave %s from sql/%s.sql", table, wave, model)
+    wanted = model_columns(conn, sql, params)
+    existing = table_columns(conn, table)
+    if existing is None:
+        conn.execute(f"create table {table} as select * from ({sql}) limit 0", params)
+    elif existing != wanted:
+        others = [w for (w,) in conn.execute(f"select distinct wave from {table} where wave <> $wave order by wave",
+                                             {"wave": wave}).fetchall()]
+        logger.warning("the columns of sql/%s.sql changed (%s); rebuilding %s for waves %s",
+                       model, _difference(existing, wanted), table, ", ".join(others) or "none but this one")
+        conn.execute(f"drop table {table}")
+        conn.execute(f"create table {table} as select * from ({sql}) limit 0", params)
+        for other in others:
+            conn.execute(f"insert into {table} by name select * from ({sql})", params | {"wave": other})
+    conn.execute(f"delete from {table} where wave = $wave", {"wave": wave})
+    conn.execute(f"insert into {table} by name select * from ({sql})", params)
+    return conn.execute(f"select count(*) from {table} where wave = $wave", {"wave": wave}).fetchall()[0][0]
+
+
+def model_columns(conn: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple[str, str]]:
+    """The model's columns as (name, DuckDB type), in order."""
+    return [(row[0], str(row[1])) for row in conn.execute(f"describe select * from ({sql})", params).fetchall()]
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]] | None:
+    """The table's columns as (name, DuckDB type), in order; None when there is no such table."""
+    rows = conn.execute(
+        "select column_name, data_type from duckdb_columns() where table_name = $table and schema_name = 'main' "
+        "order by column_index", {"table": table}).fetchall()
+    return [(name, str(kind)) for name, kind in rows] or None
+
+
+def _difference(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> str:
+    gone = [f"{n} {t}" for n, t in before if (n, t) not in after]
+    new = [f"{n} {t}" for n, t in after if (n, t) not in before]
+    return f"dropped {', '.join(gone) or 'none'}; added {', '.join(new) or 'none'}"
 
 
 def copy_to_csv(conn: duckdb.DuckDBPyConnection, name: str, params: dict, path, logger=log) -> None:
