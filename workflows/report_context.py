@@ -5,7 +5,7 @@ import pandas as pd
 
 from schemas import codebook
 from workflows import figures, narrative, provenance
-from workflows.versions import code_version
+from workflows.versions import files_version
 
 TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "expt_bn_vnd", "cluster_code", "dong_ky", "van_phuc",
                 "loan", "cp", "emp")
@@ -68,7 +68,7 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "other_answers": other_answers_shown(other_answers),
         "other_answer_limits": {"shown": OTHER_ANSWERS_SHOWN, "characters": OTHER_ANSWER_CHARACTERS},
         "versions": provenance.package_versions(),
-        "code_version": code_version("workflows/**/*.py", "schemas/*.py", "sql/*.sql", "reports/templates/**/*"),
+        "code_version": files_version("workflows/**/*.py", "schemas/*.py", "sql/*.sql", "reports/templates/**/*"),
         # The published figures are compared only for the shipped reconstruction, known by its bytes.
         "comparison": comparison if synthetic == "reconstruction" else [],
         "changes": changes if changes.get("previous_wave") else None,

@@ -1,20 +1,85 @@
-"""Code versions for Dagster: a short hash of the files an asset's result depends on.
+"""Code versions for Dagster, derived: a short hash of exactly the source files an asset runs.
 
-A change to any of them makes the asset stale in the UI and in the stale-wave schedule;
-nothing is numbered by hand.
+An asset's version covers the module that defines it and every project module that module
+imports, transitively (imports inside functions too: they run), plus the non-Python files
+it reads (its SQL, its templates, its data), named by glob. A change to any of them makes
+the asset stale in the UI and in the stale-wave schedule; nothing is listed by hand, and a
+change elsewhere (the command line, the UI) makes nothing stale.
 """
 
+import ast
 import hashlib
+from functools import cache
+from pathlib import Path
 
 from workflows.paths import PROJECT_ROOT
 
+PROJECT_PACKAGES = ("workflows", "schemas")
 
-def code_version(*patterns: str) -> str:
-    """Hash of every file matching the glob patterns (relative to the project), in a fixed order."""
+
+# Each version handed out, with the files it covers: what a test (or an auditor) reads back.
+COVERED: dict[str, frozenset[Path]] = {}
+
+
+def code_version(module: str, *patterns: str) -> str:
+    """Hash of the module's import closure within the project and of every file matching the globs."""
+    files = frozenset(covered_files(module, *patterns))
+    version = _digest(tuple(sorted(files)))
+    COVERED[version] = files
+    return version
+
+
+def files_version(*patterns: str) -> str:
+    """Hash of every file matching the globs (the report's colophon names the whole code by it)."""
+    return _digest(tuple(sorted({p for pattern in patterns for p in PROJECT_ROOT.glob(pattern) if p.is_file()})))
+
+
+def covered_files(module: str, *patterns: str) -> set[Path]:
+    globbed = {p for pattern in patterns for p in PROJECT_ROOT.glob(pattern) if p.is_file()}
+    return set(import_closure(module)) | globbed
+
+
+@cache
+def import_closure(module: str) -> frozenset[Path]:
+    """The project's source files that importing `module` runs: it, its packages and what they import."""
+    seen: set[Path] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        for path in _files_of(name):
+            if path in seen:
+                continue
+            seen.add(path)
+            pending.extend(_imports(path))
+    return frozenset(seen)
+
+
+def _files_of(module: str) -> list[Path]:
+    """The module's file and its packages' `__init__.py` files, if the module is the project's."""
+    parts = module.split(".")
+    if parts[0] not in PROJECT_PACKAGES:
+        return []
+    files = [PROJECT_ROOT.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts) + 1)]
+    files.append(PROJECT_ROOT.joinpath(*parts).with_suffix(".py"))
+    return [path for path in files if path.is_file()]
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            # `from workflows import sql` imports the module workflows.sql.
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@cache
+def _digest(paths: tuple[Path, ...]) -> str:
     digest = hashlib.sha256()
-    for path in sorted({p for pattern in patterns for p in PROJECT_ROOT.glob(pattern) if p.is_file()}):
+    for path in paths:
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-

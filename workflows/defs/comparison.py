@@ -21,7 +21,7 @@ COMPARISONS_DDL = "create table if not exists wave_comparisons (wave varchar pri
     deps=["firm_indices"],
     kinds={"duckdb", "sql"},
     group_name="analysis",
-    code_version=code_version("workflows/defs/comparison.py", "sql/cmp_*.sql", "workflows/staging.py"),
+    code_version=code_version(__name__, "sql/cmp_*.sql"),
 )
 def wave_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The wave set beside its predecessor: indices by cluster, the panel of firms, questionnaire changes."""

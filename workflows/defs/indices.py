@@ -55,7 +55,7 @@ def sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         deps=list(table.deps),
         kinds={"duckdb", "sql"},
         group_name="analysis",
-        code_version=code_version(f"sql/{table.model}.sql"),
+        code_version=code_version(__name__, f"sql/{table.model}.sql"),
     )
     def _table(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
         params = {"wave": context.partition_key, "clusters": list(codebook.CLUSTERS)}

@@ -21,7 +21,7 @@ from workflows.warehouse import Warehouse
     pool=WAREHOUSE_POOL,
     kinds={"csv", "duckdb"},
     group_name="intake",
-    code_version=code_version("schemas/*.py", "workflows/intake.py", "workflows/staging.py"),
+    code_version=code_version(__name__),
 )
 def raw_wave(
     context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]

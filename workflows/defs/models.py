@@ -18,7 +18,7 @@ MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model var
     deps=["firm_indices"],
     kinds={"statsmodels", "duckdb"},
     group_name="analysis",
-    code_version=code_version("workflows/statistics.py"),
+    code_version=code_version(__name__),
 )
 def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""

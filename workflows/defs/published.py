@@ -21,7 +21,7 @@ COMPARISON_DDL = "create table if not exists published_comparison (wave varchar 
     deps=[wave_results, "wave_facts"],
     kinds={"duckdb", "json"},
     group_name="report",
-    code_version=code_version("workflows/published.py", "data/published/*.json"),
+    code_version=code_version(__name__, "data/published/*.json"),
 )
 def published_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """Each figure Konstadakopulos (2008) prints beside the wave's own, within the printed precision or not."""

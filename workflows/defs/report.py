@@ -33,7 +33,7 @@ RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key
           "pollution_seriousness", "regression_models"],
     kinds={"duckdb", "json"},
     group_name="report",
-    code_version=code_version("workflows/results.py", "workflows/staging.py"),
+    code_version=code_version(__name__),
 )
 def wave_results(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse],
                  wave_files: dg.ResourceParam[WaveFiles]) -> dg.MaterializeResult:
@@ -61,8 +61,7 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[
     deps=[wave_results, "firm_indices", "wave_facts", "published_comparison", "wave_comparison"],
     kinds={"pdf", "weasyprint", "jinja"},
     group_name="report",
-    code_version=code_version("reports/templates/**/*", "reports/fonts/*", "workflows/narrative.py", "workflows/rendering.py", "workflows/figures.py",
-                              "workflows/report_context.py", "workflows/outputs.py", "sql/rpt_other_answers.sql",
+    code_version=code_version(__name__, "reports/templates/**/*", "reports/fonts/*", "sql/rpt_other_answers.sql",
                               "sql/out_firm_indices.sql"),
 )
 def wave_report(

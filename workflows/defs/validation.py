@@ -70,7 +70,7 @@ def rule_group_result(group: RuleGroup, sha256: str, findings: pd.DataFrame, cou
     deps=[raw_wave],
     kinds={"duckdb"},
     group_name="intake",
-    code_version=code_version("sql/stg_survey_responses.sql", "workflows/staging.py"),
+    code_version=code_version(__name__, "sql/stg_survey_responses.sql"),
 )
 def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The validated wave, typed and published: one row per firm, without personal columns."""

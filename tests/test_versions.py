@@ -1,0 +1,40 @@
+"""Code versions cover exactly the files each asset runs: its import closure, its SQL, its templates."""
+
+from workflows.definitions import defs
+from workflows.paths import PROJECT_ROOT
+from workflows.versions import COVERED
+
+# Modules no asset runs: the command line, the UI, automation, and the generators of the shipped data.
+NOT_RUN_BY_ASSETS = {
+    "workflows/cli.py", "workflows/runner.py", "workflows/ui.py", "workflows/ui_gateway.py",
+    "workflows/process_family.py", "workflows/wave_list.py", "workflows/raw_folder.py", "workflows/terminal.py",
+    "workflows/definitions.py", "workflows/defs/automation.py", "workflows/defs/jobs.py",
+    "workflows/synthetic.py", "workflows/reconstruction.py", "workflows/portable_fits.py",
+    "workflows/follow_up.py",
+}
+
+
+def covered_by_asset() -> dict[str, set[str]]:
+    graph = defs().resolve_asset_graph()
+    return {key.to_user_string(): {str(p.relative_to(PROJECT_ROOT)) for p in COVERED[graph.get(key).code_version]}
+            for key in graph.get_all_asset_keys()}
+
+
+def test_every_source_file_an_asset_runs_is_covered_and_no_other():
+    covered = covered_by_asset()
+    every = set().union(*covered.values())
+    sources = {str(p.relative_to(PROJECT_ROOT)) for folder in ("workflows", "schemas", "sql")
+               for p in (PROJECT_ROOT / folder).rglob("*") if p.suffix in (".py", ".sql")}
+    assert sources - every == NOT_RUN_BY_ASSETS
+    assert not every & NOT_RUN_BY_ASSETS
+
+
+def test_a_change_reaches_exactly_the_assets_that_run_it():
+    covered = covered_by_asset()
+    assert "workflows/diagnostics.py" in covered["regression_models"]
+    templates = {name for name in set().union(*covered.values()) if name.startswith("reports/templates/")}
+    assert templates and all(templates <= files for asset, files in covered.items() if asset == "wave_report")
+    for asset in ("firm_indices", "enterprise_characteristics", "regression_models", "survey_responses"):
+        assert not any(name.startswith("reports/") for name in covered[asset]), asset
+    assert "sql/tbl_constraint_mentions.sql" in covered["constraint_mentions"]
+    assert "sql/tbl_constraint_mentions.sql" not in covered["firm_indices"]
