@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import dagster as dg

@@ -150,3 +150,22 @@ def test_a_model_whose_columns_changed_rebuilds_its_table_and_never_misplaces_va
     assert conn.execute("select * from shape order by wave").fetchall() == [("a", 1, 10), ("b", 2, 20)]
     assert [c[0] for c in conn.execute("describe shape").fetchall()] == ["wave", "renamed", "second"]
     sql.load_sql.cache_clear()
+
+
+def test_the_document_store_keeps_one_document_per_wave_or_one_per_name():
+    import math
+
+    import duckdb
+
+    from workflows import documents
+
+    conn = duckdb.connect()
+    assert documents.load(conn, documents.WAVE_RESULTS, "a", default={}) == {}
+    documents.replace(conn, documents.WAVE_RESULTS, "a", {"x": 1.5, "bad": math.inf})
+    documents.replace(conn, documents.WAVE_RESULTS, "a", {"x": 2})
+    documents.replace(conn, documents.MODEL_FITS, "a", {"ols": {"n": 3}, "logit": {"n": 4}})
+    documents.replace(conn, documents.MODEL_FITS, "b", {"ols": {"n": 5}})
+    assert documents.load(conn, documents.WAVE_RESULTS, "a") == {"x": 2}
+    assert documents.load(conn, documents.MODEL_FITS, "a") == {"logit": {"n": 4}, "ols": {"n": 3}}
+    documents.replace(conn, documents.PUBLISHED_COMPARISON, "a", [{"within": True, "shown": math.nan}])
+    assert documents.load(conn, documents.PUBLISHED_COMPARISON, "a") == [{"within": True, "shown": None}]

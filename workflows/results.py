@@ -1,13 +1,12 @@
 """Gather a wave's figures from the warehouse into the document `results.json` promises."""
 
-import json
 from collections import Counter
 
 import duckdb
 import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
-from workflows import staging
+from workflows import documents, staging
 from workflows.statistics import REPLICATION
 from workflows.outputs import clean
 
@@ -30,7 +29,7 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
     constraints = conn.execute("select * from constraint_mentions where wave = $wave", params).df()
     sources = conn.execute("select * from knowledge_sources where wave = $wave order by rank", params).df()
     seriousness = conn.execute("select * from pollution_seriousness where wave = $wave", params).df()
-    fits = conn.execute("select model, document from model_fits where wave = $wave", params).fetchall()
+    fits = documents.load(conn, documents.MODEL_FITS, wave, default={})
     findings = staging.findings_of(conn, wave, register["raw_sha256"])
     counts = staging.counts_of(conn, wave, register["raw_sha256"])
     return clean({
@@ -50,8 +49,8 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
             row["cluster"]: {k: row[k] for k in ("noise", "air", "water", "resources")}
             for row in seriousness.to_dict("records")
         },
-        "models": {model: json.loads(document) for model, document in sorted(fits) if model in REPLICATION_KEYS},
-        "robustness": {model: json.loads(document) for model, document in sorted(fits)
+        "models": {model: document for model, document in sorted(fits.items()) if model in REPLICATION_KEYS},
+        "robustness": {model: document for model, document in sorted(fits.items())
                        if model not in REPLICATION_KEYS},
         "validation": listed_findings(findings, counts, items_per_rule),
     })

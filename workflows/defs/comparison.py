@@ -6,13 +6,12 @@ import dagster as dg
 
 from schemas import codebook
 from schemas.raw_wave import CONTRACT_COLUMNS
-from workflows import sql, staging
+from workflows import documents, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.outputs import clean
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
 
-COMPARISONS_DDL = "create table if not exists wave_comparisons (wave varchar primary key, document json)"
 
 
 @dg.asset(
@@ -43,9 +42,7 @@ def wave_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourcePar
                                                        json.loads(columns[wave] or "[]")),
             }
         document = clean(document)
-        conn.execute(COMPARISONS_DDL)
-        conn.execute("insert or replace into wave_comparisons values ($wave, $document)",
-                     {"wave": wave, "document": json.dumps(document)})
+        documents.replace(conn, documents.WAVE_COMPARISONS, wave, document)
     metadata = {"previous_wave": previous or "none"}
     if previous:
         metadata |= {"panel": dg.MetadataValue.json(document["panel"]),

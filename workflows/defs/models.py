@@ -1,15 +1,13 @@
 """The paper's regression models, fitted per wave on the firm indices."""
 
-import json
 
 import dagster as dg
 
-from workflows import outputs, statistics
+from workflows import documents, outputs, statistics
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
 
-MODEL_FITS_DDL = "create table if not exists model_fits (wave varchar, model varchar, document json)"
 
 
 @dg.asset(
@@ -29,11 +27,7 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
         firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
                              {"wave": wave}).df()
         fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION + statistics.ROBUSTNESS}
-        conn.execute(MODEL_FITS_DDL)
-        conn.execute("delete from model_fits where wave = $wave", {"wave": wave})
-        for key, document in fits.items():
-            conn.execute("insert into model_fits values ($wave, $model, $document)",
-                         {"wave": wave, "model": key, "document": json.dumps(outputs.clean(document))})
+        documents.replace(conn, documents.MODEL_FITS, wave, fits)
     summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {
         key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))

@@ -1,18 +1,16 @@
 """The paper's published figures beside the wave's reproduced ones, for the shipped reconstruction."""
 
-import json
 
 import dagster as dg
 import pandas as pd
 
-from workflows import provenance, published
+from workflows import documents, provenance, published
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.defs.report import wave_results
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
 
-COMPARISON_DDL = "create table if not exists published_comparison (wave varchar primary key, rows json)"
 
 
 @dg.asset(
@@ -27,13 +25,10 @@ def published_comparison(context: dg.AssetExecutionContext, warehouse: dg.Resour
     """Each figure Konstadakopulos (2008) prints beside the wave's own, within the printed precision or not."""
     wave = context.partition_key
     with warehouse.publishing(context) as conn:
-        results = json.loads(conn.execute(
-            "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
+        results = documents.load(conn, documents.WAVE_RESULTS, wave)
         facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
         rows = published.compare(results, facts)
-        conn.execute(COMPARISON_DDL)
-        conn.execute("insert or replace into published_comparison values ($wave, $rows)",
-                     {"wave": wave, "rows": json.dumps(rows)})
+        documents.replace(conn, documents.PUBLISHED_COMPARISON, wave, rows)
     frame = pd.DataFrame(rows)
     required = frame[frame["required"]]
     return dg.MaterializeResult(metadata={
@@ -52,12 +47,10 @@ def published_comparison(context: dg.AssetExecutionContext, warehouse: dg.Resour
                 description="The shipped 2007 reconstruction reproduces every self-consistent published figure.")
 def published_figures_reproduced(context: dg.AssetCheckExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        stored = conn.execute("select rows from published_comparison where wave = $wave",
-                              {"wave": context.partition_key}).fetchall()
+        rows = documents.load(conn, documents.PUBLISHED_COMPARISON, context.partition_key, default=[])
         sha = conn.execute("select raw_sha256 from waves where wave = $wave", {"wave": context.partition_key}).fetchall()
     if not provenance.is_reconstruction(sha[0][0]):
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no: not the shipped reconstruction"})
-    rows = json.loads(stored[0][0])
     missed = [r for r in rows if r["required"] and not r["within"]]
     return dg.AssetCheckResult(
         passed=not missed,

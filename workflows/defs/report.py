@@ -1,12 +1,11 @@
 """The wave's results document and its published report: the contract's files and the bilingual PDF."""
 
-import json
 import time
 
 import dagster as dg
 
 from schemas.findings import ITEMS_PER_RULE
-from workflows import outputs, provenance, publication, results, sql, staging
+from workflows import documents, outputs, provenance, publication, results, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
@@ -23,7 +22,6 @@ ATTACHMENT_DESCRIPTIONS = {
     "results.json": "Every figure of the report, unrounded.",
     "validation.json": "The findings of the wave's validation: errors (none) and warnings.",
 }
-RESULTS_DDL = "create table if not exists wave_results (wave varchar primary key, document json)"
 
 
 @dg.asset(
@@ -41,9 +39,7 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[
     wave = context.partition_key
     with warehouse.publishing(context) as conn:
         document = results.wave_results(conn, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
-        conn.execute(RESULTS_DDL)
-        conn.execute("insert or replace into wave_results values ($wave, $document)",
-                     {"wave": wave, "document": json.dumps(document)})
+        documents.replace(conn, documents.WAVE_RESULTS, wave, document)
     total = document["characteristics"]["total"]
     return dg.MaterializeResult(
         metadata={
@@ -74,14 +70,13 @@ def wave_report(
     pending = warehouse.pending_folder(target, wave, context.run.run_id)
     indices_file = pending / "firm_indices.csv"
     with warehouse.publishing(context) as conn:
-        document = json.loads(conn.execute(
-            "select document from wave_results where wave = $wave", {"wave": wave}).fetchall()[0][0])
+        document = documents.load(conn, documents.WAVE_RESULTS, wave)
         register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
         findings = staging.findings_of(conn, wave, register["raw_sha256"])
         counts = staging.counts_of(conn, wave, register["raw_sha256"])
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
-        comparison = conn.execute("select rows from published_comparison where wave = $wave", {"wave": wave}).fetchall()
-        changes = conn.execute("select document from wave_comparisons where wave = $wave", {"wave": wave}).fetchall()
+        comparison = documents.load(conn, documents.PUBLISHED_COMPARISON, wave, default=[])
+        changes = documents.load(conn, documents.WAVE_COMPARISONS, wave, default={})
         facts = dict(conn.execute("select fact, value from wave_facts where wave = $wave", {"wave": wave}).fetchall())
         sql.copy_to_csv(conn, "out_firm_indices", {"wave": wave}, indices_file, context.log)
         conn.execute("update waves set report_pdf = $report where wave = $wave",
@@ -102,7 +97,7 @@ def wave_report(
     rendering = time.perf_counter()
     html = render_html("report.html.j2", **report_context(
         document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
-        json.loads(comparison[0][0]) if comparison else [], json.loads(changes[0][0]) if changes else {}, facts)
+        comparison, changes, facts)
         | {"attached": sorted(attached), "file_hashes": file_hashes})
     pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
     rendering = time.perf_counter() - rendering
