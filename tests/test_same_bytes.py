@@ -12,8 +12,8 @@ from workflows.paths import FONTS_DIR, PROJECT_ROOT, RAW_DIR
 
 # The BLAS kernels OpenBLAS picks on other processors; Prescott's machine is also the narrowest:
 # numpy without its AVX2 and AVX-512 loops, the C library's exp, log and pow without AVX2 and FMA.
+# (This machine's own kernel is Haswell's; two machines side by side fit its two cores.)
 MACHINES = {
-    "default kernel": {"OPENBLAS_CORETYPE": None},
     "Haswell kernel": {"OPENBLAS_CORETYPE": "Haswell"},
     "Prescott kernel, no AVX2, AVX-512 or FMA": {"OPENBLAS_CORETYPE": "Prescott",
                                                  "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL",
