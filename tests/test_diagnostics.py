@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import materialize_wave, write_wave
 from workflows.diagnostics import firth_logit, separation
-from workflows.statistics import REPLICATION, ROBUSTNESS, _logit_checks
+from workflows.regression import REPLICATION, ROBUSTNESS, _logit_checks
 from workflows.synthetic import generate_wave
 
 

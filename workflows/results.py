@@ -7,7 +7,7 @@ import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
 from workflows import documents, staging
-from workflows.statistics import REPLICATION
+from workflows.regression import REPLICATION
 from workflows.outputs import clean
 
 REPLICATION_KEYS = {spec.key for spec in REPLICATION}

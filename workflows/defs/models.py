@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from workflows import documents, outputs, statistics
+from workflows import documents, outputs, regression
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
@@ -23,10 +23,10 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
     wave = context.partition_key
     with warehouse.publishing(context) as conn:
         # Only the models' columns, in firm order so that the same wave gives the same digits.
-        columns = ", ".join(statistics.COLUMNS_USED)
+        columns = ", ".join(regression.COLUMNS_USED)
         firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
                              {"wave": wave}).df()
-        fits = {spec.key: statistics.fit(spec, firms) for spec in statistics.REPLICATION + statistics.ROBUSTNESS}
+        fits = {spec.key: regression.fit(spec, firms) for spec in regression.REPLICATION + regression.ROBUSTNESS}
         documents.replace(conn, documents.MODEL_FITS, wave, fits)
     summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from workflows.statistics import REPLICATION, ModelSpec, fit
+from workflows.regression import REPLICATION, ModelSpec, fit
 
 
 def test_logit_reproduces_the_spector_and_mazzeo_reference_fit():
