@@ -169,3 +169,19 @@ def test_the_document_store_keeps_one_document_per_wave_or_one_per_name():
     assert documents.load(conn, documents.MODEL_FITS, "a") == {"logit": {"n": 4}, "ols": {"n": 3}}
     documents.replace(conn, documents.PUBLISHED_COMPARISON, "a", [{"within": True, "shown": math.nan}])
     assert documents.load(conn, documents.PUBLISHED_COMPARISON, "a") == [{"within": True, "shown": None}]
+
+
+def test_each_published_column_is_traced_to_the_raw_questions_it_comes_from():
+    from schemas.raw_wave import CONTRACT_COLUMNS
+    from workflows import sql
+    from workflows.column_lineage import column_lineage
+
+    schema = {"survey_responses": {c: "VARCHAR" for c in ["wave", *CONTRACT_COLUMNS]}}
+    traced = column_lineage(sql.load_sql("idx_firm_indices"), ["cp", "gms", "envexp_vnd", "expt_vnd"], schema)
+    sources = {column: {(dep.asset_key.to_user_string(), dep.column_name) for dep in deps}
+               for column, deps in traced.deps_by_column.items()}
+    assert sources["cp"] == {("survey_responses", "q3_complaints_village"), ("survey_responses", "q4_complaint_own")}
+    assert sources["gms"] == {("survey_responses", c) for c in
+                              ("q15_monitoring_visits", "q16_warnings_donre", "q16_warnings_commune")}
+    assert sources["envexp_vnd"] == {("survey_responses", "q7_capital_cost_mvnd"), ("survey_responses", "q8_om_cost_mvnd")}
+    assert sources["expt_vnd"] == {("survey_responses", "turnover_kvnd"), ("survey_responses", "export_share_pct")}

@@ -7,6 +7,7 @@ import dagster as dg
 
 from schemas import codebook
 from workflows import sql
+from workflows.column_lineage import model_metadata
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -66,8 +67,9 @@ def sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             rows = sql.replace_wave_rows(conn, table.name, table.model, model_params, context.log)
             preview = conn.execute(f"select * exclude (wave) from {table.name} where wave = $wave",
                                    {"wave": context.partition_key}).df()
+            described = model_metadata(conn, table.name, table.model)
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, "preview": table_value(preview)}
+            metadata={"dagster/row_count": rows, "preview": table_value(preview), **described}
         )
 
     return _table

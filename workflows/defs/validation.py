@@ -11,6 +11,7 @@ from schemas.findings import ERROR
 from schemas.rules import RULE_GROUPS, RuleGroup
 from workflows import sql, staging
 from workflows.defs.ingest import raw_wave
+from workflows.column_lineage import model_metadata
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -80,9 +81,10 @@ def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourcePa
         params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
         n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log)
         staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"], context.run.run_id)
+        described = model_metadata(conn, "survey_responses", "stg_survey_responses")
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"],
+        metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"], **described,
                   "median_interview_date": f"{median[0][0]:%Y-%m-%d}"},
         data_version=dg.DataVersion(attempt["raw_sha256"]),
     )

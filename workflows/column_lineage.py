@@ -1,0 +1,67 @@
+"""Which raw questions each published column comes from, read from the SQL model itself.
+
+sqlglot parses a model (DuckDB's dialect) and traces every output column back through its
+CTEs to the columns of the tables it reads. A table that an asset publishes becomes that
+asset in Dagster's `dagster/column_lineage`, so an auditor follows a number in the UI from
+the report back to the questions of the raw file.
+"""
+
+import logging
+
+import dagster as dg
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.lineage import lineage
+
+log = logging.getLogger(__name__)
+
+# Tables the assets publish under another name: the staged answers are the raw wave's.
+ASSET_OF_TABLE = {"raw_responses": "raw_wave"}
+
+
+def warehouse_schema(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every table's columns and types, for sqlglot to expand `select *`."""
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, kind in conn.execute(
+            "select table_name, column_name, data_type from duckdb_columns() order by table_name, column_index"
+    ).fetchall():
+        schema.setdefault(table, {})[column] = kind
+    return schema
+
+
+def column_lineage(sql: str, columns: list[str], schema: dict[str, dict[str, str]]) -> dg.TableColumnLineage | None:
+    """Each output column's source columns, by the asset that publishes their table; None if the SQL defeats the parser."""
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+        deps_by_column = {}
+        for column in columns:
+            node = lineage(column, tree, schema=schema, dialect="duckdb")
+            sources = set()
+            for leaf in node.walk():
+                if leaf.downstream or not isinstance(leaf.source, exp.Table):
+                    continue
+                table = leaf.source.name
+                sources.add((ASSET_OF_TABLE.get(table, table), leaf.name.split(".")[-1]))
+            deps_by_column[column] = [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name)
+                                      for asset, name in sorted(sources)]
+        return dg.TableColumnLineage(deps_by_column)
+    except (sqlglot.errors.SqlglotError, KeyError, ValueError) as error:
+        log.warning("no column lineage for a model: %s", error)
+        return None
+
+
+def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
+
+
+def model_metadata(conn: duckdb.DuckDBPyConnection, table: str, model: str) -> dict:
+    """The table's column schema and lineage, and the model's file, for the asset's page in the UI."""
+    from workflows import sql
+
+    columns = sql.table_columns(conn, table) or []
+    metadata = {"dagster/column_schema": column_schema(columns),
+                "sql_model": dg.MetadataValue.path(str(sql.SQL_DIR / f"{model}.sql"))}
+    if lineage_value := column_lineage(sql.load_sql(model), [name for name, _ in columns], warehouse_schema(conn)):
+        metadata["dagster/column_lineage"] = lineage_value
+    return metadata
