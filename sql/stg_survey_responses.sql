@@ -41,13 +41,13 @@ typed as (
         cast(q16_warnings_donre as integer) as q16_warnings_donre,
         cast(q16_warnings_commune as integer) as q16_warnings_commune,
         q17_aware_clean_tech = 'yes' as q17_aware_clean_tech,
-        coalesce(string_split(trim(regexp_replace(q18_sources, '\s+', ' ', 'g')), ' '), [])
-            .list_filter(lambda code: code <> '') as q18_sources,
+        list_filter(coalesce(string_split(trim(regexp_replace(q18_sources, '\s+', ' ', 'g')), ' '), []),
+                    lambda code: code <> '') as q18_sources,
         q18_other_text,
         cast(q19_partner_importance as integer) as q19_partner_importance,
         q20_initiator,
-        coalesce(string_split(trim(regexp_replace(q21_partner_locations, '\s+', ' ', 'g')), ' '), [])
-            .list_filter(lambda code: code <> '') as q21_partner_locations,
+        list_filter(coalesce(string_split(trim(regexp_replace(q21_partner_locations, '\s+', ' ', 'g')), ' '), []),
+                    lambda code: code <> '') as q21_partner_locations,
         q22_help_equipment,
         q22_help_compliance,
         q22_help_banks,

@@ -185,3 +185,45 @@ def test_each_published_column_is_traced_to_the_raw_questions_it_comes_from():
                               ("q15_monitoring_visits", "q16_warnings_donre", "q16_warnings_commune")}
     assert sources["envexp_vnd"] == {("survey_responses", "q7_capital_cost_mvnd"), ("survey_responses", "q8_om_cost_mvnd")}
     assert sources["expt_vnd"] == {("survey_responses", "turnover_kvnd"), ("survey_responses", "export_share_pct")}
+
+
+def test_a_rebuild_derives_each_wave_with_its_own_parameters_or_changes_nothing(tmp_path, monkeypatch):
+    import duckdb
+    import pytest
+
+    from workflows import sql
+
+    conn = duckdb.connect()
+    conn.execute("create table staged as select * from (values ('a', 's1', 1), ('b', 's2', 2), ('b', 'old', 9)) "
+                 "t(wave, sha, x)")
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    model = tmp_path / "stg_tagged.sql"
+    model.write_text("with final as (select wave, x from staged where wave = $wave and sha = $sha)\nselect * from final\n")
+    sql.load_sql.cache_clear()
+    published = {"a": "s1", "b": "s2"}
+    for wave, sha in published.items():
+        sql.replace_wave_rows(conn, "tagged", "stg_tagged", {"wave": wave, "sha": sha})
+    model.write_text("with final as (select wave, x as renamed from staged where wave = $wave and sha = $sha)\n"
+                     "select * from final\n")
+    sql.load_sql.cache_clear()
+    conn.begin()
+    with pytest.raises(RuntimeError, match="would give wave b 0 rows instead of 1"):
+        sql.replace_wave_rows(conn, "tagged", "stg_tagged", {"wave": "a", "sha": "s1"})  # b with a's file
+    conn.rollback()
+    assert conn.execute("select * from tagged order by wave").fetchall() == [("a", 1), ("b", 2)]
+    sql.replace_wave_rows(conn, "tagged", "stg_tagged", {"wave": "a", "sha": "s1"},
+                          params_of=lambda wave: {"wave": wave, "sha": published[wave]})
+    assert conn.execute("select wave, renamed from tagged order by wave").fetchall() == [("a", 1), ("b", 2)]
+    sql.load_sql.cache_clear()
+
+
+def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
+    from schemas.raw_wave import CONTRACT_COLUMNS
+    from workflows import sql
+    from workflows.column_lineage import column_lineage
+
+    staged = {"raw_responses": {c: "VARCHAR" for c in ["wave", "raw_sha256", "source_row", *CONTRACT_COLUMNS]}}
+    published = [c for c in CONTRACT_COLUMNS if c not in ("respondent_name", "respondent_phone")]
+    traced = column_lineage(sql.load_sql("stg_survey_responses"), published, staged).deps_by_column
+    assert {column: [(d.asset_key.to_user_string(), d.column_name) for d in deps] for column, deps in traced.items()} == \
+        {column: [("raw_wave", column)] for column in published}

@@ -24,7 +24,8 @@ def warehouse_schema(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str
     """Every table's columns and types, for sqlglot to expand `select *`."""
     schema: dict[str, dict[str, str]] = {}
     for table, column, kind in conn.execute(
-            "select table_name, column_name, data_type from duckdb_columns() order by table_name, column_index"
+            "select table_name, column_name, data_type from duckdb_columns() where database_name = current_database() "
+            "and schema_name in ('main', 'staging') order by table_name, column_index"
     ).fetchall():
         schema.setdefault(table, {})[column] = kind
     return schema
@@ -33,10 +34,11 @@ def warehouse_schema(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str
 def column_lineage(sql: str, columns: list[str], schema: dict[str, dict[str, str]]) -> dg.TableColumnLineage | None:
     """Each output column's source columns, by the asset that publishes their table; None if the SQL defeats the parser."""
     try:
-        tree = sqlglot.parse_one(sql, dialect="duckdb")
+        # All columns in one pass over the model: the query is qualified once, not once per column.
+        nodes = lineage(None, sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb")
         deps_by_column = {}
         for column in columns:
-            node = lineage(column, tree, schema=schema, dialect="duckdb")
+            node = nodes[column]
             sources = set()
             for leaf in node.walk():
                 if leaf.downstream or not isinstance(leaf.source, exp.Table):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from workflows.outputs import clean
+from workflows.json_values import clean
 
 
 @dataclass(frozen=True)

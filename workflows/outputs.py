@@ -6,7 +6,6 @@ file and an interrupted run leaves the previous version whole.
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 from collections import Counter
@@ -16,6 +15,7 @@ import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
 from schemas.rules import RULE_GROUPS, error_count
+from workflows.json_values import clean
 
 
 def validation_document(wave: str, findings: pd.DataFrame, counts: dict[str, int], all_items: bool = False) -> dict:
@@ -87,21 +87,6 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
-
-
-def clean(value):
-    """JSON-ready values: numpy scalars as Python numbers, NaN and infinities as null."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def sha256_of(content: bytes) -> str:

@@ -9,7 +9,6 @@ import json
 from functools import cache
 
 from workflows.paths import DATA_DIR
-from workflows.report_context import stars
 
 PUBLISHED_FIGURES = DATA_DIR / "published" / "konstadakopulos_2008.json"
 LEVELS = {"": "none", "*": "5%", "**": "1%"}
@@ -64,3 +63,10 @@ def _shown(value) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.4g}" if abs(value) < 1 else f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def stars(p: float | None) -> str:
+    """The paper's marks of significance: ** at 1 %, * at 5 %."""
+    if p is None:
+        return ""
+    return "**" if p < 0.01 else "*" if p < 0.05 else ""

@@ -5,6 +5,7 @@ import pandas as pd
 
 from schemas import codebook
 from workflows import figures, narrative, provenance
+from workflows.published import stars
 from workflows.versions import files_version
 
 TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "expt_bn_vnd", "cluster_code", "dong_ky", "van_phuc",
@@ -103,9 +104,3 @@ def coefficient(value: float) -> str:
     if value and abs(value) < 1e-4:
         return f"{value:.3g}"
     return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
-
-
-def stars(p: float | None) -> str:
-    if p is None:
-        return ""
-    return "**" if p < 0.01 else "*" if p < 0.05 else ""

@@ -8,7 +8,7 @@ import pandas as pd
 from schemas.findings import ITEMS_PER_RULE
 from workflows import documents, staging
 from workflows.regression import REPLICATION
-from workflows.outputs import clean
+from workflows.json_values import clean
 
 REPLICATION_KEYS = {spec.key for spec in REPLICATION}
 CHARACTERISTIC_KEYS = (

@@ -27,15 +27,18 @@ def query(conn: duckdb.DuckDBPyConnection, name: str, params: dict, logger=log):
 
 
 def replace_wave_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, model: str, params: dict, logger=log
+    conn: duckdb.DuckDBPyConnection, table: str, model: str, params: dict, logger=log, params_of=None
 ) -> int:
     """Replace the wave's rows of `table` by the model's rows, in the caller's transaction.
 
     Rows are inserted by column name, never by position. The table is created from the
     model's columns the first time; when the model's columns (names or types) no longer match
     the table's, the table is rebuilt in the new shape and every other wave's rows are derived
-    again by the same model from the published tables it reads, so no value ever lands under
-    another column's name. Returns the rows written for the wave.
+    again by the same model from the published tables it reads (`params_of(wave)` gives a
+    wave's parameters; by default this wave's with the wave replaced), so no value ever lands
+    under another column's name. A rebuild that would change how many rows another wave has
+    raises, and the caller's transaction keeps the table as it was. Returns the rows written
+    for the wave.
     """
     sql = load_sql(model)
     wave = params["wave"]
@@ -45,14 +48,19 @@ def replace_wave_rows(
     if existing is None:
         conn.execute(f"create table {table} as select * from ({sql}) limit 0", params)
     elif existing != wanted:
-        others = [w for (w,) in conn.execute(f"select distinct wave from {table} where wave <> $wave order by wave",
-                                             {"wave": wave}).fetchall()]
+        before = dict(conn.execute(f"select wave, count(*) from {table} where wave <> $wave group by wave "
+                                   "order by wave", {"wave": wave}).fetchall())
         logger.warning("the columns of sql/%s.sql changed (%s); rebuilding %s for waves %s",
-                       model, _difference(existing, wanted), table, ", ".join(others) or "none but this one")
+                       model, _difference(existing, wanted), table, ", ".join(before) or "none but this one")
         conn.execute(f"drop table {table}")
         conn.execute(f"create table {table} as select * from ({sql}) limit 0", params)
-        for other in others:
-            conn.execute(f"insert into {table} by name select * from ({sql})", params | {"wave": other})
+        for other, rows in before.items():
+            conn.execute(f"insert into {table} by name select * from ({sql})",
+                         params_of(other) if params_of else params | {"wave": other})
+            rebuilt = conn.execute(f"select count(*) from {table} where wave = $wave", {"wave": other}).fetchall()[0][0]
+            if rebuilt != rows:
+                raise RuntimeError(f"Rebuilding {table} in its new shape would give wave {other} {rebuilt} rows "
+                                   f"instead of {rows}; nothing was changed. Run that wave again first.")
     conn.execute(f"delete from {table} where wave = $wave", {"wave": wave})
     conn.execute(f"insert into {table} by name select * from ({sql})", params)
     return conn.execute(f"select count(*) from {table} where wave = $wave", {"wave": wave}).fetchall()[0][0]
@@ -67,7 +75,7 @@ def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
     """The table's columns as (name, DuckDB type), in order; None when there is no such table."""
     rows = conn.execute(
         "select column_name, data_type from duckdb_columns() where table_name = $table and schema_name = 'main' "
-        "order by column_index", {"table": table}).fetchall()
+        "and database_name = current_database() order by column_index", {"table": table}).fetchall()
     return [(name, str(kind)) for name, kind in rows] or None
 
 

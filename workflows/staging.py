@@ -125,6 +125,12 @@ def attempt_rows(wave: str, sha256: str) -> str:
             f"where wave = {literal(wave)} and raw_sha256 = {literal(sha256)}")
 
 
+def published_params(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
+    """The staging model's parameters for a published wave: its id and its published file's sha256."""
+    return {"wave": wave, "raw_sha256": conn.execute("select raw_sha256 from waves where wave = $wave",
+                                                     {"wave": wave}).fetchall()[0][0]}
+
+
 def predecessor(conn: duckdb.DuckDBPyConnection, wave: str) -> str | None:
     """The published wave interviewed last before this one (by median interview date, ties by id)."""
     rows = conn.execute(

@@ -8,7 +8,7 @@ from schemas import codebook
 from schemas.raw_wave import CONTRACT_COLUMNS
 from workflows import documents, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
-from workflows.outputs import clean
+from workflows.json_values import clean
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
 

@@ -21,7 +21,7 @@ from workflows.warehouse import Warehouse
     pool=WAREHOUSE_POOL,
     kinds={"csv", "duckdb"},
     group_name="intake",
-    code_version=code_version(__name__),
+    code_version=code_version(__name__, "reports/templates/validation.html.j2"),
 )
 def raw_wave(
     context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]

@@ -3,7 +3,8 @@
 
 import dagster as dg
 
-from workflows import documents, outputs, regression
+from workflows import documents, regression
+from workflows.json_values import clean
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
@@ -30,7 +31,7 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
         documents.replace(conn, documents.MODEL_FITS, wave, fits)
     summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {
-        key: dg.MetadataValue.json(outputs.clean({k: fit[k] for k in summary_keys if k in fit}))
+        key: dg.MetadataValue.json(clean({k: fit[k] for k in summary_keys if k in fit}))
         for key, fit in fits.items()
     }
     metadata["coefficients"] = dg.MetadataValue.md(_coefficient_table(fits))

@@ -79,7 +79,8 @@ def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourcePa
     with warehouse.publishing(context) as conn:
         attempt = staging.latest_attempt(conn, wave)
         params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
-        n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log)
+        n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log,
+                                        params_of=lambda other: staging.published_params(conn, other))
         staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"], context.run.run_id)
         described = model_metadata(conn, "survey_responses", "stg_survey_responses")
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
