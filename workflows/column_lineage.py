@@ -6,6 +6,8 @@ asset in Dagster's `dagster/column_lineage`, so an auditor follows a number in t
 the report back to the questions of the raw file.
 """
 
+import hashlib
+import json
 import logging
 
 import dagster as dg
@@ -57,6 +59,11 @@ def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
 
 
+# Tracing a model takes a few hundred milliseconds; the result is kept, keyed by the model's
+# text and the shapes of the tables it may read, and traced again only when one of them changes.
+LINEAGE_DDL = "create table if not exists staging.column_lineage (key varchar primary key, lineage json)"
+
+
 def model_metadata(conn: duckdb.DuckDBPyConnection, table: str, model: str) -> dict:
     """The table's column schema and lineage, and the model's file, for the asset's page in the UI."""
     from workflows import sql
@@ -64,6 +71,24 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, table: str, model: str) -> d
     columns = sql.table_columns(conn, table) or []
     metadata = {"dagster/column_schema": column_schema(columns),
                 "sql_model": dg.MetadataValue.path(str(sql.SQL_DIR / f"{model}.sql"))}
-    if lineage_value := column_lineage(sql.load_sql(model), [name for name, _ in columns], warehouse_schema(conn)):
+    if lineage_value := _kept_lineage(conn, sql.load_sql(model), [name for name, _ in columns]):
         metadata["dagster/column_lineage"] = lineage_value
     return metadata
+
+
+def _kept_lineage(conn: duckdb.DuckDBPyConnection, text: str, columns: list[str]) -> dg.TableColumnLineage | None:
+    schema = warehouse_schema(conn)
+    key = hashlib.sha256(json.dumps([text, columns, schema], sort_keys=True).encode()).hexdigest()
+    conn.execute(LINEAGE_DDL)
+    kept = conn.execute("select lineage from staging.column_lineage where key = $key", {"key": key}).fetchall()
+    if kept:
+        return dg.TableColumnLineage({column: [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name)
+                                               for asset, name in deps]
+                                      for column, deps in json.loads(kept[0][0]).items()})
+    traced = column_lineage(text, columns, schema)
+    if traced is not None:
+        plain = {column: [[dep.asset_key.to_user_string(), dep.column_name] for dep in deps]
+                 for column, deps in traced.deps_by_column.items()}
+        conn.execute("insert or replace into staging.column_lineage values ($key, $lineage)",
+                     {"key": key, "lineage": json.dumps(plain)})
+    return traced
