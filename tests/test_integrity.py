@@ -4,6 +4,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -189,3 +190,18 @@ def test_a_damaged_warehouse_is_named_at_once_and_left_as_it_is(tmp_path, isolat
     assert (database.read_bytes() if database.is_file() else None) == before
     listed = cli("waves")
     assert listed.returncode == 0 and f"The warehouse {database} " in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_a_warehouse_held_by_another_program_is_busy_not_a_fault(tmp_path, isolated_project):
+    database = isolated_project / "warehouse" / "survey.duckdb"
+    duckdb.connect(str(database)).close()
+    source = write_wave(tmp_path / "h.csv", generate_wave({"bat_trang": 3}, seed=1))
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
+                               "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = subprocess.run([COMMAND, "run", str(source)], capture_output=True, text=True,
+                              env=project_env(isolated_project, CLEANTECH_LOCK_WAIT_SECONDS="1"))
+    finally:
+        holder.kill()
+    assert done.returncode == 3 and "still in use by another program" in done.stderr, done.stderr

@@ -32,7 +32,7 @@ class Outcome:
     def busy(self) -> bool:
         """The run gave up waiting for the warehouse, or DuckDB found it held by another process."""
         text = (self.failure or "").lower()
-        return "still in use by another run" in text or "could not set lock" in text
+        return "still in use by another" in text or "could not set lock" in text
 
 
 def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:

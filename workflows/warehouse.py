@@ -48,7 +48,8 @@ def open_database(database: Path, wait_seconds: float, poll_seconds: float = 0.2
             if "lock" not in str(error).lower():
                 raise _damaged(database, error) from None
             if time.monotonic() >= deadline:
-                raise WarehouseBusy(f"The warehouse {database} is still in use by another process after "
+                raise WarehouseBusy(f"The warehouse {database} is still in use by another program (a DuckDB "
+                                    "shell, a listing) after "
                                     f"{wait_seconds:g} s.") from None
             time.sleep(poll_seconds)
             continue
