@@ -68,8 +68,11 @@ def warehouse_resource(database: str | Path | None = None) -> dg.ResourceDefinit
     @dg.resource(config_schema={}, description="The DuckDB warehouse, held by one run at a time and published "
                                                 "in one transaction with the wave's output files.")
     def warehouse(context: dg.InitResourceContext):
-        resource = Warehouse(database or settings.get("CLEANTECH_WAREHOUSE"), settings.lock_wait_seconds(),
-                             settings.get("CLEANTECH_OUTPUTS_DIR"))
+        path = Path(database or settings.get("CLEANTECH_WAREHOUSE"))
+        # Only the holder of the project's own warehouse may clear leftovers in its outputs folder
+        # (`validate` runs on a scratch database, beside runs that may be writing there).
+        own = path.resolve() == Path(settings.get("CLEANTECH_WAREHOUSE")).resolve()
+        resource = Warehouse(path, settings.lock_wait_seconds(), settings.get("CLEANTECH_OUTPUTS_DIR") if own else None)
         run = context.dagster_run
         run_id, instance = (run.run_id if run else None), context.instance
         wave = run.tags.get("dagster/partition") if run else None
