@@ -18,7 +18,7 @@ from tests.test_raw_folder import deadline, hostile_folder
 from workflows.definitions import defs
 from workflows.defs.automation import raw_wave_files, stale_waves
 from workflows.defs.resources import WaveFiles
-from workflows.raw_folder import shown
+from workflows.terminal import printable
 from workflows.synthetic import generate_wave
 
 
@@ -159,7 +159,7 @@ def test_the_sensor_skips_fifos_devices_folders_and_bad_names_quickly_and_says_s
     assert [r.partition_key for r in first.run_requests] == ["2011"]
     assert first.dynamic_partitions_requests[0].partition_keys == ["2011"]
     for name, word in expected.items():
-        said = [m for m in messages if m.startswith(f"skipped {shown(name)} in the raw folder: ")]
+        said = [m for m in messages if m.startswith(f"skipped {printable(name)} in the raw folder: ")]
         assert len(said) == 1 and word in said[0], (name, messages)
     assert not any("\x1b" in m for m in messages)
     instance.add_dynamic_partitions("wave", ["2011"])

@@ -22,7 +22,8 @@ from tests.conftest import write_wave
 from workflows import staging
 from workflows.files import NotARegularFile
 from workflows.files import file_sha256
-from workflows.raw_folder import scan_raw_folder, shown
+from workflows.raw_folder import scan_raw_folder
+from workflows.terminal import printable
 from workflows.synthetic import generate_wave
 from workflows.wave_list import print_waves
 
@@ -124,10 +125,10 @@ def test_hashing_refuses_a_fifo_a_device_and_a_folder_without_waiting(isolated_p
                 file_sha256(raw / name)
 
 
-def test_shown_escapes_control_characters_and_bytes_that_are_not_utf8():
-    assert shown("\x1b[2Jvalid.csv") == "\\x1b[2Jvalid.csv"
-    assert shown(os.fsdecode(b"\xff\x07.csv")) == "\\xff\\x07.csv"
-    assert shown(Path("/tmp/a\nb")) == "/tmp/a\\nb"
+def test_printable_escapes_control_characters_and_bytes_that_are_not_utf8():
+    assert printable("\x1b[2Jvalid.csv") == "\\x1b[2Jvalid.csv"
+    assert printable(os.fsdecode(b"\xff\x07.csv")) == "\\xff\\x07.csv"
+    assert printable(Path("/tmp/a\nb")) == "/tmp/a\\nb"
 
 
 def waves_output() -> str:
@@ -148,7 +149,7 @@ def test_waves_lists_what_it_skipped_and_never_hangs(isolated_project):
     assert "2011" in table and "not yet run" in table
     assert "pipe" not in table and "zero" not in table
     for name, word in expected.items():
-        line = next(line for line in skipped.splitlines() if line.startswith(f"  {shown(name)}: "))
+        line = next(line for line in skipped.splitlines() if line.startswith(f"  {printable(name)}: "))
         assert word in line
     assert "  \\x1b[2Jvalid.csv: its name is not a wave id" in skipped
 

@@ -46,19 +46,6 @@ def open_regular(path: Path) -> int:
         raise
 
 
-def regular_file_problem(path: Path) -> str | None:
-    """Why `path` cannot be read as a wave file, or None when it is a regular file (links followed)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return f"{path} does not exist."
-    except OSError as error:
-        return f"{path} cannot be examined ({error.strerror})."
-    if not stat.S_ISREG(mode):
-        return f"{path} is {kind_of(mode)}, not a regular file."
-    return None
-
-
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     """The sha256 of a regular file's bytes; NotARegularFile (or OSError) for anything else."""
     digest = hashlib.sha256()

@@ -42,9 +42,9 @@ MAX_NAME_CHARACTERS = 256
 BATCH_RECORDS = 50_000
 BATCH_BYTES = 32 * 1024 * 1024
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
-UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns"})
-# A bare carriage return between records makes every later record number wrong: nothing is read.
-BREAKS_RECORDS = "carriage_return"
+# (A bare carriage return between records, a file-level `carriage_return`, makes every later record
+# number wrong; one inside a quoted cell is a finding of its record, never among the file's.)
+UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns", "carriage_return"})
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 PRIVATE_PREFIX = ".intake-"
 
@@ -67,7 +67,7 @@ class RawFile:
 
     @property
     def readable(self) -> bool:
-        return not any(f.rule in UNREADABLE or f.rule == BREAKS_RECORDS for f in self.findings)
+        return not any(f.rule in UNREADABLE for f in self.findings)
 
     @property
     def contract_columns(self) -> list[str]:
@@ -122,10 +122,15 @@ def receive(source: Path, folder: Path) -> RawFile:
     return raw
 
 
+def _csv_reader(handle):
+    """The project's CSV grammar over a binary handle: UTF-8 (a BOM dropped), RFC 4180 quoting, strict."""
+    return csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+
+
 def _read_header(copy: Path) -> tuple[list[str] | None, str | None]:
     """The first record, or the grammar fault that keeps it from being read."""
     with copy.open("rb") as handle:
-        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        reader = _csv_reader(handle)
         try:
             return next(reader, None), None
         except csv.Error as error:
@@ -261,9 +266,10 @@ class Staged:
     verdict: Verdict
 
 
-def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> bool:
+def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None:
     """For a file whose every record keeps the grammar, let DuckDB's reader load the copy into
-    `temp.wave_upload` (one row per record, in order); False when the file needs the record-by-record path.
+    `temp.wave_upload` (one row per record, in order) and return how many; None when the file
+    needs the record-by-record path.
 
     The project's grammar pass decides; DuckDB only reads what it found clean, in strict mode,
     and its row count must equal the records counted: any doubt falls back to the slow path.
@@ -271,10 +277,10 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> bool:
     """
     conn.execute("drop table if exists temp.wave_upload")
     if raw.carriage_returns or raw.nul_bytes or not raw.header:
-        return False
+        return None
     records = _count_clean_records(raw)
     if records is None:
-        return False
+        return None
     text_columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.header)))
     try:
         conn.execute(
@@ -287,18 +293,18 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> bool:
             """, {"path": str(raw.copy)})
     except duckdb.Error:
         conn.execute("drop table if exists temp.wave_upload")
-        return False
+        return None
     if conn.execute("select count(*) from wave_upload").fetchall()[0][0] != records:
         conn.execute("drop table wave_upload")
-        return False
-    return True
+        return None
+    return records
 
 
 def _count_clean_records(raw: RawFile) -> int | None:
     """The number of records when every one has the header's number of fields, else None."""
     width = len(raw.header)
     with raw.copy.open("rb") as handle:
-        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        reader = _csv_reader(handle)
         next(reader)
         records = 0
         try:
@@ -311,8 +317,8 @@ def _count_clean_records(raw: RawFile) -> int | None:
     return records
 
 
-def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> int:
-    """Copy `temp.wave_upload` (loaded by `load_clean_file`) into `staging.raw_responses`; return the rows."""
+def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> None:
+    """Copy `temp.wave_upload` (loaded by `load_clean_file`) into `staging.raw_responses`."""
     selected = ", ".join(f"nullif(c{raw.header.index(column)}, '') as {quoted(column)}"
                          for column in raw.contract_columns)
     conn.execute(
@@ -320,9 +326,7 @@ def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> 
         insert into staging.raw_responses by name
         select $wave as wave, $sha as raw_sha256, rowid + 1 as source_row, {selected} from wave_upload
         """, {"wave": wave, "sha": raw.sha256})
-    n_rows = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
     conn.execute("drop table wave_upload")
-    return int(n_rows)
 
 
 def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
@@ -356,7 +360,7 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
             batch = []
 
     with raw.copy.open("rb") as handle:
-        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), strict=True)
+        reader = _csv_reader(handle)
         next(reader)  # the header, judged already
         number, last_line, batch_start = 0, reader.line_num, 0
         try:
@@ -471,13 +475,16 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     staging.ensure_tables(conn)
     verdict = Verdict.of(raw.findings, items_per_rule)
     n_rows, judging_seconds = 0, 0.0
-    clean = raw.readable and load_clean_file(conn, raw)
+    uploaded = load_clean_file(conn, raw) if raw.readable else None
     conn.begin()
     try:
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
-            staged = (Staged(stage_uploaded(conn, raw, wave), Verdict()) if clean
-                      else stage_records(conn, raw, wave, items_per_rule))
+            if uploaded is not None:
+                stage_uploaded(conn, raw, wave)
+                staged = Staged(uploaded, Verdict())
+            else:
+                staged = stage_records(conn, raw, wave, items_per_rule)
             n_rows = staged.n_rows
             verdict = verdict + staged.verdict
             if n_rows:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from schemas.codebook import IDENTIFIER
 from workflows.files import NotARegularFile, kind_of, open_regular
-from workflows.terminal import printable
 
 SUFFIX = ".csv"
 WAVE_FILE = re.compile(rf"({IDENTIFIER})\.csv")
@@ -97,14 +96,3 @@ def _unusable(path: Path) -> str | None:
     except OSError as error:
         return f"it cannot be read ({error.strerror})."
     return None
-
-
-def shown(text: object) -> str:
-    """A name or path from the file system, safe to print: bytes that are not UTF-8 as `\\xff`,
-    control characters as their escapes (see `workflows.terminal.printable`)."""
-    text = str(text)
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate that no file name decoded to
-        raw = text.encode("utf-8", "backslashreplace")
-    return printable(raw.decode("utf-8", "backslashreplace"))

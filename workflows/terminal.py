@@ -13,5 +13,12 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
 
 
 def printable(text: object) -> str:
-    """The text with every control character written as its escape, e.g. ESC as `\\x1b`."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(text))
+    """The text with every control character written as its escape, e.g. ESC as `\\x1b`, and the
+    bytes of a file name that are not UTF-8 (Python's surrogate escapes) as `\\xff`."""
+    text = str(text)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no file name decoded to
+        raw = text.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)

@@ -14,7 +14,8 @@ import duckdb
 from workflows import settings
 from workflows.files import NotARegularFile, file_sha256
 from workflows.warehouse import warehouse_sentence
-from workflows.raw_folder import RawFolder, scan_raw_folder, shown
+from workflows.raw_folder import RawFolder, scan_raw_folder
+from workflows.terminal import printable
 
 
 def print_waves() -> int:
@@ -26,11 +27,11 @@ def print_waves() -> int:
     files = folder.waves
     waves = sorted(set(files) | set(published) | set(attempts))
     if not waves:
-        print(f"No waves yet: put a CSV export into {shown(raw_dir)}/ or run `cleantech-survey run FILE`.")
+        print(f"No waves yet: put a CSV export into {printable(raw_dir)}/ or run `cleantech-survey run FILE`.")
     else:
         print(f"{'wave':<12} {'firms':>6}  {'status':<34} last report")
         for wave in waves:
-            print(f"{shown(wave):<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<34} "
+            print(f"{printable(wave):<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<34} "
                   f"{_report(wave, published, outputs_dir)}")
     _print_skipped(folder)
     return 0
@@ -38,11 +39,11 @@ def print_waves() -> int:
 
 def _print_skipped(folder: RawFolder) -> None:
     if folder.problem:
-        print(f"\nThe raw folder cannot be read: {shown(folder.problem)}")
+        print(f"\nThe raw folder cannot be read: {printable(folder.problem)}")
     if folder.skipped:
-        print(f"\nSkipped in {shown(folder.folder)}/ (not read as waves):")
+        print(f"\nSkipped in {printable(folder.folder)}/ (not read as waves):")
         for name, reason in folder.skipped.items():
-            print(f"  {shown(name)}: {shown(reason)}")
+            print(f"  {printable(name)}: {printable(reason)}")
 
 
 def _warehouse_state(database: Path) -> tuple[dict, dict]:
@@ -55,7 +56,7 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
         if "lock" in str(error).lower():
             print("(the warehouse is in use by a run; statuses may be incomplete)")
         else:
-            print(f"({shown(warehouse_sentence(database, str(error)) or error)})")
+            print(f"({printable(warehouse_sentence(database, str(error)) or error)})")
         return {}, {}
     try:
         tables = {name for (name,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
@@ -71,7 +72,7 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
                     if "staging.wave_attempts" in tables else {})
         return published, attempts
     except duckdb.Error as error:
-        print(f"({shown(warehouse_sentence(database, str(error)) or error)})")
+        print(f"({printable(warehouse_sentence(database, str(error)) or error)})")
         return {}, {}
     finally:
         conn.close()
@@ -101,9 +102,9 @@ def _report(wave: str, published: dict, outputs_dir: Path) -> str:
     """The wave's latest published report, wherever it was written; else the default folder's, if any."""
     recorded = published[wave][2] if wave in published else None
     if recorded:
-        return shown(recorded) if _exists(Path(recorded)) else f"{shown(recorded)} (file missing)"
+        return printable(recorded) if _exists(Path(recorded)) else f"{printable(recorded)} (file missing)"
     default = outputs_dir / wave / "report.pdf"
-    return shown(default) if _exists(default) else "-"
+    return printable(default) if _exists(default) else "-"
 
 
 def _exists(path: Path) -> bool:

@@ -26,7 +26,8 @@ from workflows.defs.jobs import wave_job
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
 from workflows.files import NotARegularFile, file_sha256
-from workflows.raw_folder import RawFolder, scan_raw_folder, shown
+from workflows.raw_folder import RawFolder, scan_raw_folder
+from workflows.terminal import printable
 
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
@@ -55,8 +56,8 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceP
                 continue
             sha = file_sha256(path)
         except (NotARegularFile, OSError) as error:  # changed since the scan: the next tick will say what it is
-            context.log.warning("wave %s: %s could not be read this time (%s)", wave, shown(path),
-                                shown(getattr(error, "strerror", None) or error))
+            context.log.warning("wave %s: %s could not be read this time (%s)", wave, printable(path),
+                                printable(getattr(error, "strerror", None) or error))
             if previous:
                 seen[wave] = previous
             continue
@@ -66,7 +67,7 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceP
             judged, sequence = _judged(context.instance, wave)
             if judged == sha:
                 context.log.info("wave %s: %s was already judged (the latest raw_wave of the wave read these "
-                                 "same bytes, sha256 %s); no new run", wave, shown(path.name), sha)
+                                 "same bytes, sha256 %s); no new run", wave, printable(path.name), sha)
                 seen[wave] = [sha, *stamp, sequence]
                 continue
         elif previous[0] == sha:
@@ -117,12 +118,12 @@ def _log_new_skips(context, folder: RawFolder, remembered: dict) -> dict:
     if folder.problem:
         now["folder"] = _digest(folder.problem)
         if remembered.get("folder") != now["folder"]:
-            context.log.warning("the raw folder cannot be read: %s", shown(folder.problem))
+            context.log.warning("the raw folder cannot be read: %s", printable(folder.problem))
     entries = list(folder.skipped.items())
     each = [_digest(name, reason) for name, reason in entries[:REMEMBERED_SKIPS]]
     for (name, reason), digest in zip(entries, each):
         if digest not in listed:
-            context.log.warning("skipped %s in the raw folder: %s", shown(name), shown(reason))
+            context.log.warning("skipped %s in the raw folder: %s", printable(name), printable(reason))
     if each:
         now["each"] = each
     rest = entries[REMEMBERED_SKIPS:]
@@ -197,9 +198,9 @@ def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourcePa
     graph = context.repository_def.asset_graph
     folder = scan_raw_folder(wave_files.raw_dir)
     if folder.problem:
-        context.log.warning("the raw folder cannot be read: %s", shown(folder.problem))
+        context.log.warning("the raw folder cannot be read: %s", printable(folder.problem))
     for name, why in folder.skipped.items():
-        context.log.warning("skipped %s in the raw folder: %s", shown(name), shown(why))
+        context.log.warning("skipped %s in the raw folder: %s", printable(name), printable(why))
     for wave in context.instance.get_dynamic_partitions(wave_partitions.name):
         if wave not in folder.waves:
             continue
@@ -207,7 +208,7 @@ def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourcePa
             sha = file_sha256(folder.waves[wave])
         except (NotARegularFile, OSError) as error:
             context.log.warning("wave %s: its file could not be read (%s)", wave,
-                                shown(getattr(error, "strerror", None) or error))
+                                printable(getattr(error, "strerror", None) or error))
             continue
         reason = stale_reason(context.instance, graph, wave, sha)
         if reason:
