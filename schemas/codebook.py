@@ -3,8 +3,12 @@
 Every list of codes the project uses (validation, SQL tables, the report) comes from here.
 """
 
+import re
+
 # Firm ids and wave ids: 1-32 of A-Za-z0-9_-, the first a letter or digit.
 IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
+# The one compiled wave-id rule: the command line, the assets, the sensor and the UI's gateway check by it.
+WAVE_ID = re.compile(IDENTIFIER)
 
 CLUSTERS = ("bat_trang", "dong_ky", "van_phuc")
 # The paper's single ordinal CLUSTER variable.

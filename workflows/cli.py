@@ -11,17 +11,14 @@ escape sequence in a cell is shown as `\\x1b[2J`, never obeyed by the terminal.
 import argparse
 import contextlib
 import json
-import re
 import sys
 import traceback
 from pathlib import Path
 
-from schemas.codebook import IDENTIFIER
+from schemas.codebook import WAVE_ID
 from workflows.terminal import printable
 from workflows.warehouse import WarehouseDamaged
 
-# The wave id rule of the input contract; checked before any work, so no name escapes a folder.
-WAVE_ID = re.compile(IDENTIFIER)
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUSY, EXIT_FAULT = 0, 1, 2, 3, 4
 SHOWN_ERRORS = 20
 

@@ -23,7 +23,6 @@ mutation but does not parse, is refused (400): what the gate cannot read, it doe
 
 import ipaddress
 import json
-import re
 import socket
 from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -42,9 +41,8 @@ from graphql.language import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from schemas.codebook import IDENTIFIER
+from schemas.codebook import WAVE_ID
 
-WAVE_ID = re.compile(IDENTIFIER)
 MAX_BODY_BYTES = 1 << 20
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})

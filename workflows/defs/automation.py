@@ -18,7 +18,6 @@ code has changed since, but never retries a file that already failed validation.
 import hashlib
 import json
 import os
-from pathlib import Path
 
 import dagster as dg
 
@@ -32,11 +31,6 @@ from workflows.terminal import printable
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
 REMEMBERED_SKIPS = 100
-
-def wave_files_in(folder: Path) -> dict[str, Path]:
-    """The folder's usable wave files (regular files named `<wave id>.csv`), by wave."""
-    return scan_raw_folder(folder).waves
-
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a wave for each new CSV file in the raw folder and runs it when the file is new or changed.")
@@ -141,13 +135,12 @@ def _judged(instance: dg.DagsterInstance, wave: str) -> tuple[str | None, int]:
     A wave's run keys count up from that storage id, so a cursor that is reset (or a wave
     whose file left the folder and came back) does not reuse a key of an earlier run.
     """
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_wave"), asset_partitions=[wave]), limit=1).records
-    if not records:
+    record = _latest_record(instance, dg.AssetKey("raw_wave"), wave)
+    if record is None:
         return None, 0
-    metadata = records[0].event_log_entry.asset_materialization.metadata
+    metadata = record.event_log_entry.asset_materialization.metadata
     judged = metadata["raw_sha256"].value if "raw_sha256" in metadata else None
-    return judged, records[0].storage_id
+    return judged, record.storage_id
 
 
 def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str) -> str | None:
@@ -187,9 +180,14 @@ def current_predecessor(instance: dg.DagsterInstance, wave: str) -> str | None:
 
 
 def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
+    record = _latest_record(instance, key, wave)
+    return record.event_log_entry if record else None
+
+
+def _latest_record(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str):
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, asset_partitions=[wave]), limit=1).records
-    return records[0].event_log_entry if records else None
+    return records[0] if records else None
 
 
 @dg.schedule(job=wave_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.RUNNING,

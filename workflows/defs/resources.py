@@ -1,11 +1,10 @@
 """The warehouse and the wave files, configured from the environment with embedded defaults."""
 
-import re
 from pathlib import Path
 
 import dagster as dg
 
-from schemas.codebook import IDENTIFIER
+from schemas.codebook import WAVE_ID
 
 from workflows import settings
 from workflows import restatement
@@ -13,7 +12,6 @@ from workflows.warehouse import Warehouse
 
 settings.apply_defaults()
 
-WAVE_ID = re.compile(IDENTIFIER)
 
 class WaveFiles:
     """Where a wave's raw file is read from and where its outputs are written.
