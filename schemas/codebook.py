@@ -32,7 +32,3 @@ Q18_SOURCES = (
 Q20_INITIATORS = ("my_company", "partner", "both")
 Q21_LOCATIONS = ("village", "province", "vietnam", "abroad")
 Q22_FREQUENCIES = ("often", "occasionally", "never")
-
-PERSONAL_COLUMNS = ("respondent_name", "respondent_phone")
-# Columns a file may leave out entirely; every other column of the contract must be present.
-OPTIONAL_COLUMNS = PERSONAL_COLUMNS + ("notes",)

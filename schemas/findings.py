@@ -1,7 +1,7 @@
 """Judge a wave by the pandera model inside DuckDB, and say each failure in one plain sentence.
 
 The model's columns, nullability and checks (with their statistics) are compiled to one SQL
-query over the staged rows, each check by its predicate in `predicates.py`: every failure
+query over the staged rows, each check by its rule's predicate in `rules.py`: every failure
 is counted there, and only the listed ones (at most `ITEMS_PER_RULE` per rule unless all
 are asked for) come back to Python for their sentences. A finding carries what
 `validation.json` promises: rule, column, row (CSV record number), firm_id, value and
@@ -9,42 +9,31 @@ message. Personal columns never reach a finding's value. A cell's text is bounde
 (`bounded`): a 1 MB cell makes a finding of a few hundred characters, not of 2 MB.
 """
 
-import re
 from dataclasses import asdict, dataclass, field
 
 import duckdb
 import pandas as pd
 
-from schemas import codebook
-from schemas.predicates import INTEGER_PATTERN, LARGEST_NUMBER, NUMBER_PATTERN, ORDER_COLUMN, ROW_PREDICATES, cell_predicate, literal
-from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, CROSS_FIELD_INPUTS, REQUIRED_COLUMNS, RawWave
+from schemas.predicates import ORDER_COLUMN, literal, quoted
+from schemas.questionnaire import PERSONAL_COLUMNS
+from schemas.raw_wave import CONTRACT_COLUMNS, REQUIRED_COLUMNS, RawWave
+from schemas.rules import (
+    CELL_RULE_OF_CHECK,
+    ERROR,
+    ROW_RULES,
+    ROW_RULE_OF_CHECK,
+    SEVERITY,
+    VALUE_CHARACTERS,
+    WARNING,
+    Case,
+    bounded,
+)
 
-ERROR = "error"
-WARNING = "warning"
+__all__ = ["ERROR", "WARNING", "VALUE_CHARACTERS", "ITEMS_PER_RULE", "Finding", "Verdict", "bounded", "judge",
+           "validate_rows"]
+
 # How many findings of one rule `validation.json` lists unless every one is asked for.
 ITEMS_PER_RULE = 1000
-# How many characters of a cell a finding quotes; a longer cell is cut there and its length said.
-VALUE_CHARACTERS = 200
-
-# pandera's check name -> the rule name the survey manager reads.
-RULE_OF_CHECK = {
-    "not_nullable": "required",
-    "is_integer": "integer",
-    "is_number": "number",
-    "within_bounds": "range",
-    "is_iso_date": "date",
-    "allowed_codes": "allowed_codes",
-    "is_identifier": "firm_id_format",
-    "unique_firm_id": "duplicate_firm_id",
-    "multi_select": "multi_select",
-    "q9_skip": "q9_skip",
-    "q10_rank_2": "q10_ranking",
-    "q10_rank_3": "q10_ranking",
-    "q10_other_text": "other_text",
-    "q18_other_text": "other_text",
-    "q19_skip": "q19_skip",
-    "q20_skip": "q20_skip",
-}
 
 _SCHEMA = RawWave.to_schema()
 
@@ -136,19 +125,21 @@ def failure_queries(relation: str, columns: list[str]) -> list[str]:
         checks = [("not_nullable", {})] if not column.nullable else []
         checks += [(check.name, check.statistics) for check in column.checks]
         for check, statistics in checks:
-            queries.append(_failing_rows(relation, check, name, position, cell_predicate(check, name, statistics)))
-    for check in _SCHEMA.checks:
-        if present >= set(CROSS_FIELD_INPUTS[check.name]):
-            column = CROSS_FIELD_COLUMNS[check.name]
-            queries.append(_failing_rows(relation, check.name, column, CONTRACT_COLUMNS.index(column),
-                                         ROW_PREDICATES[check.name]))
+            rule = CELL_RULE_OF_CHECK[check]
+            queries.append(_failing_rows(relation, rule.name, check, name, position,
+                                         rule.predicate(quoted(name), **statistics)))
+    # A row rule whose input column is missing is skipped: the missing-column rule reports it instead.
+    for rule in ROW_RULES:
+        if present >= set(rule.reads):
+            queries.append(_failing_rows(relation, rule.name, rule.check, rule.column,
+                                         CONTRACT_COLUMNS.index(rule.column), rule.predicate))
     return queries
 
 
-def _failing_rows(relation: str, check: str, column: str, position: int, predicate: str) -> str:
+def _failing_rows(relation: str, rule: str, check: str, column: str, position: int, predicate: str) -> str:
     # The predicate sits in the select list, where a window (the duplicate firm id) may stand.
     return (
-        f"select record, {literal(RULE_OF_CHECK[check])} as rule, {literal(check)} as check_name, "
+        f"select record, {literal(rule)} as rule, {literal(check)} as check_name, "
         f"{literal(column)} as \"column\", {position} as position "
         f"from (select {ORDER_COLUMN} as record, {predicate} as passed from {relation}) where not passed"
     )
@@ -179,17 +170,9 @@ def validate_rows(rows: pd.DataFrame, items_per_rule: int | None = None) -> list
 def _finding(case, rows: pd.DataFrame) -> Finding:
     row, column, rule = int(case.record), case.column, case.rule
     record = rows.loc[row]
-    value = None if column in codebook.PERSONAL_COLUMNS else _text(record.get(column))
+    value = None if column in PERSONAL_COLUMNS else _text(record.get(column))
     return Finding(rule, column, row, bounded(_text(record.get("firm_id"))), bounded(value),
-                   _sentence(rule, case.check_name, column, value, record))
-
-
-def bounded(text: str | None, limit: int = VALUE_CHARACTERS) -> str | None:
-    """The text if it has at most `limit` characters; else its first `limit` characters, an
-    ellipsis and its full length: `'abc… (1,048,576 characters)'`."""
-    if text is None or len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text):,} characters)"
+                   _sentence(case.check_name, column, value, record), SEVERITY[rule])
 
 
 def _text(value) -> str | None:
@@ -203,55 +186,7 @@ def _statistics(column: str, check: str) -> dict:
     return {}
 
 
-def _sentence(rule: str, check: str, column: str, cell: str | None, row: pd.Series) -> str:
-    """The finding's message; it judges by the cell's full text and quotes it bounded."""
-    value = bounded(cell)
-    shown = f"'{value}'"
-    stats = _statistics(column, check)
-    if rule == "required":
-        return f"{column} is required but the cell is empty."
-    if re.fullmatch(INTEGER_PATTERN if rule == "integer" else NUMBER_PATTERN, cell or "") and rule in ("integer", "number"):
-        return (f"{column} holds {shown}, a number too large for any answer of this survey "
-                f"(at most {LARGEST_NUMBER:.0e}); check for a slipped digit or exponent.")
-    if rule == "integer":
-        return f"{column} must be a whole number, but the cell holds {shown}."
-    if rule == "number":
-        return f"{column} must be a number written with a decimal point (e.g. 1250.5), but the cell holds {shown}."
-    if rule == "range":
-        high = stats.get("high")
-        bounds = f"between {stats['low']:g} and {high:g}" if high is not None else f"at least {stats['low']:g}"
-        return f"{column} must be {bounds}, but the cell holds {value}."
-    if rule == "date":
-        return f"{column} must be a real date written YYYY-MM-DD, but the cell holds {shown}."
-    if rule == "allowed_codes":
-        return f"{column} must be one of {', '.join(stats['codes'])}, but the cell holds {shown}."
-    if rule == "firm_id_format":
-        return (f"firm_id must be 1 to 32 letters, digits, '_' or '-', starting with a letter or "
-                f"digit, but the cell holds {shown}.")
-    if rule == "duplicate_firm_id":
-        return f"firm_id {shown} was already used by an earlier row; each firm must appear once."
-    if rule == "multi_select":
-        return (f"{column} must hold at most {stats['most']} different codes separated by spaces, "
-                f"each one of {', '.join(stats['codes'])}, but the cell holds {shown}.")
-    if rule == "q9_skip":
-        if row.get("q6_equipment_installed") == "yes":
-            return "q9_introduced_by is required because q6_equipment_installed is 'yes', but the cell is empty."
-        return f"q9_introduced_by must be empty because q6_equipment_installed is 'no', but the cell holds {shown}."
-    if rule == "q10_ranking":
-        return _ranking_sentence(column, row)
-    if rule == "other_text":
-        asked = "q10_constraint_1 to _3" if column.startswith("q10") else "q18_sources"
-        return f"{column} is required because {asked} names 'other', but the cell is empty."
-    if rule in ("q19_skip", "q20_skip"):
-        if value is None:
-            return f"{column} is required because q18_sources names at least one source, but the cell is empty."
-        return f"{column} must be empty because q18_sources names no source, but the cell holds {shown}."
-    return f"{column} breaks the rule {rule}: {shown}."
-
-
-def _ranking_sentence(column: str, row: pd.Series) -> str:
-    rank = int(column[-1])
-    earlier = [row.get(f"q10_constraint_{r}") for r in range(1, rank)]
-    if _text(earlier[-1]) is None:
-        return f"{column} is filled, but the constraint ranked {rank - 1} is empty; ranks must be filled in order."
-    return f"{column} repeats a constraint already ranked higher; the three ranked constraints must differ."
+def _sentence(check: str, column: str, cell: str | None, row: pd.Series) -> str:
+    """The finding's message, said by its rule's record; it judges by the cell's full text and quotes it bounded."""
+    rule = CELL_RULE_OF_CHECK.get(check) or ROW_RULE_OF_CHECK[check]
+    return rule.sentence(Case(column, cell, _statistics(column, check), row))

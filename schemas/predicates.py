@@ -1,6 +1,6 @@
-"""Each rule of the raw wave as one SQL predicate: the single definition of what a rule means.
+"""The SQL pieces the rules' predicates (`rules.py`) are written with, and `holds`, which evaluates one.
 
-DuckDB evaluates these predicates twice over: on the wave staged in the warehouse, a
+DuckDB evaluates a rule's predicate twice over: on the wave staged in the warehouse, a
 million rows in a few seconds, and on a pandas frame when pandera validates one (the
 registered checks in `checks.py` call `holds`). Each predicate is true when the row
 passes; every predicate is written to be true or false, never NULL.
@@ -28,7 +28,7 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _codes(codes) -> str:
+def codes_list(codes) -> str:
     return "[" + ", ".join(literal(code) for code in codes) + "]"
 
 
@@ -49,7 +49,7 @@ def date_of(cell: str) -> str:
             f"then cast(try_strptime({cell}, '%Y-%m-%d') as date) end")
 
 
-def _codes_pattern(codes, most: int) -> str:
+def codes_pattern(codes, most: int) -> str:
     """Whitespace, then 0 to `most` known codes separated by whitespace."""
     code = "(" + "|".join(codes) + ")"
     return rf"\s*({code}(\s+{code}){{0,{most - 1}}})?\s*"
@@ -76,64 +76,6 @@ def has_text(cell: str) -> str:
 
 def is_value(cell: str, code: str) -> str:
     return f"({cell} is not distinct from {literal(code)})"
-
-
-# One builder per registered check name: (cell expression, statistics) -> "the cell passes".
-# Empty cells pass every check but `required`, which is pandera's own nullable flag.
-CELL_PREDICATES = {
-    "not_nullable": lambda cell: f"({cell} is not null)",
-    # A whole number of a usable size: 99999999999999999999 would overflow every integer cast.
-    "is_integer": lambda cell: (f"({cell} is null or (regexp_full_match({cell}, '{INTEGER_PATTERN}') "
-                                f"and {number_of(cell)} is not null))"),
-    # Written as a number and finite and of a usable size: '1e400' is a number only to a parser.
-    "is_number": lambda cell: f"({cell} is null or {number_of(cell)} is not null)",
-    # An unparsable cell is the `integer` or `number` rule's business, not the range's.
-    "within_bounds": lambda cell, low, high: (
-        f"coalesce({number_of(cell)} between {low} and {high}, true)" if high is not None
-        else f"coalesce({number_of(cell)} >= {low}, true)"
-    ),
-    "is_iso_date": lambda cell: f"({cell} is null or {date_of(cell)} is not null)",
-    "allowed_codes": lambda cell, codes: f"({cell} is null or list_contains({_codes(codes)}, {cell}))",
-    "is_identifier": lambda cell: f"({cell} is null or regexp_full_match({cell}, '{IDENTIFIER_PATTERN}'))",
-    # The first occurrence is the one kept; every later one is the mistake to report.
-    "unique_firm_id": lambda cell: (
-        f"({cell} is null or row_number() over (partition by {cell} order by {ORDER_COLUMN}) = 1)"
-    ),
-    # Known codes, at most `most` of them, by one regular expression; then no code twice.
-    "multi_select": lambda cell, codes, most: (
-        f"({cell} is null or (regexp_full_match({cell}, '{_codes_pattern(codes, most)}') "
-        f"and {no_code_twice(cell)}))"
-    ),
-}
-
-_q = quoted
-_RANKS = [_q(f"q10_constraint_{rank}") for rank in (1, 2, 3)]
-_SOURCES_NAMED = has_text(_q("q18_sources"))
-
-# The rules that tie cells together, by check name.
-ROW_PREDICATES = {
-    "q9_skip": (
-        f"not (({is_value(_q('q6_equipment_installed'), 'yes')} and {_q('q9_introduced_by')} is null) "
-        f"or ({is_value(_q('q6_equipment_installed'), 'no')} and {_q('q9_introduced_by')} is not null))"
-    ),
-    "q10_rank_2": f"({_RANKS[1]} is null or ({_RANKS[0]} is not null and {_RANKS[1]} <> {_RANKS[0]}))",
-    "q10_rank_3": (
-        f"({_RANKS[2]} is null or ({_RANKS[1]} is not null and {_RANKS[2]} is distinct from {_RANKS[0]} "
-        f"and {_RANKS[2]} <> {_RANKS[1]}))"
-    ),
-    "q10_other_text": (
-        f"(not ({' or '.join(is_value(rank, 'other') for rank in _RANKS)}) or {has_text(_q('q10_other_text'))})"
-    ),
-    "q18_other_text": (
-        f"(not {names_code(_q('q18_sources'), 'other')} or {has_text(_q('q18_other_text'))})"
-    ),
-    "q19_skip": f"({_SOURCES_NAMED} = ({_q('q19_partner_importance')} is not null))",
-    "q20_skip": f"({_SOURCES_NAMED} = ({_q('q20_initiator')} is not null))",
-}
-
-
-def cell_predicate(check: str, column: str, statistics: dict) -> str:
-    return CELL_PREDICATES[check](quoted(column), **statistics)
 
 
 def holds(data: pd.Series | pd.DataFrame, predicate: str) -> pd.Series:

@@ -1,8 +1,9 @@
 """High-frequency data-quality checks: findings that warn the survey manager but never block.
 
 They follow the practice of survey teams' daily checks: outliers within a firm's cluster,
-interview dates far from the wave's, the same answers under two firm ids, answers that
-contradict each other, columns outside the questionnaire (reported by the intake). Each is
+interview dates far from the wave's, the same answers under two firm ids, columns outside
+the questionnaire (reported by the intake). Answers that contradict each other are row
+rules of `rules.py` with a warning's severity. Each is
 one SQL query over the staged rows; only the listed warnings come back for their sentences.
 """
 
@@ -12,7 +13,7 @@ import pandas as pd
 from schemas import codebook
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
 from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
 FENCE_IQR = 3.0
@@ -30,7 +31,7 @@ OUTLIER_COLUMNS = {
 POSITIVE_ONLY = {"q7_capital_cost_mvnd", "q8_om_cost_mvnd"}
 PER_EMPLOYEE = "turnover_per_employee"
 # Columns that say who and when, not what was answered.
-NOT_ANSWERS = {"firm_id", "interview_date", "notes", *codebook.PERSONAL_COLUMNS}
+NOT_ANSWERS = {"firm_id", "interview_date", "notes", *PERSONAL_COLUMNS}
 
 
 def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
@@ -43,7 +44,6 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
         ("outlier", _outlier_query(relation, present), _outlier_finding),
         ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
         ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
-        ("q4_without_q3", _q4_without_q3_query(relation, present, firm_id), _q4_without_q3_finding),
     ):
         if query is None:
             continue
@@ -163,22 +163,6 @@ def _duplicate_finding(row) -> Finding:
         "duplicate_answers", "firm_id", int(row.record), _text(row.firm_id), _text(row.firm_id),
         f"Every answer is identical to those of firm {row.first_firm_id} (row {int(row.first_record)}); "
         "was one firm entered twice under two ids?", WARNING)
-
-
-def _q4_without_q3_query(relation: str, present: set[str], firm_id: str) -> str | None:
-    if not {"q3_complaints_village", "q4_complaint_own"} <= present:
-        return None
-    return f"""
-        select {ORDER_COLUMN} as record, {firm_id} as firm_id from {relation}
-        where q4_complaint_own = 'yes' and q3_complaints_village = 'no'
-    """
-
-
-def _q4_without_q3_finding(row) -> Finding:
-    return Finding(
-        "q4_without_q3", "q4_complaint_own", int(row.record), _text(row.firm_id), "yes",
-        "A complaint was made about the firm's own plant (q4 yes), yet the respondent knows of no "
-        "complaints in the village (q3 no); one of the two answers may be wrong.", WARNING)
 
 
 def _amount(value: float) -> str:

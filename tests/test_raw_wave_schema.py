@@ -7,8 +7,9 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from schemas.findings import RULE_OF_CHECK, validate_rows
-from schemas.raw_wave import CONTRACT_COLUMNS, CROSS_FIELD_COLUMNS, RawWave
+from schemas.findings import validate_rows
+from schemas.raw_wave import CONTRACT_COLUMNS, RawWave
+from schemas.rules import CELL_RULE_OF_CHECK, ROW_RULE_OF_CHECK
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -126,9 +127,11 @@ def test_pandera_on_a_frame_finds_what_the_warehouse_finds(small_wave):
     by_pandera = set()
     for case in raised.value.failure_cases.itertuples():
         check = str(case.check).split("(")[0]
-        if check in RULE_OF_CHECK:
-            column = CROSS_FIELD_COLUMNS.get(check, case.column)
-            by_pandera.add((RULE_OF_CHECK[check], column, int(case.index)))
+        if check in ROW_RULE_OF_CHECK:
+            rule = ROW_RULE_OF_CHECK[check]
+            by_pandera.add((rule.name, rule.column, int(case.index)))
+        elif check in CELL_RULE_OF_CHECK:
+            by_pandera.add((CELL_RULE_OF_CHECK[check].name, case.column, int(case.index)))
     by_warehouse = set(findings_for(rows))
     assert by_pandera == by_warehouse
     assert len(by_warehouse) == 9
@@ -144,3 +147,30 @@ def test_multi_select_cells_take_any_whitespace_between_codes_but_never_a_code_t
     rows = [dict(r) for r in small_wave]
     rows[0].update(q18_sources=cell, q18_other_text="", q19_partner_importance="6", q20_initiator="both")
     assert findings_for(rows) == ([] if valid else [("multi_select", "q18_sources", 1)])
+
+
+def test_the_model_its_checks_and_the_groups_derive_from_the_declarations():
+    from schemas.questionnaire import QUESTIONS
+    from schemas.rules import CELL_RULES, RULE_GROUPS, RULES, ROW_RULES
+
+    schema = RawWave.to_schema()
+    assert list(schema.columns) == [q.name for q in QUESTIONS]
+    for question in QUESTIONS:
+        column = schema.columns[question.name]
+        assert column.nullable is not question.required
+        assert {check.name for check in column.checks} == set(question.checks)
+        assert column.description.startswith(question.label)
+    assert {rule.check for rule in CELL_RULES} >= {name for q in QUESTIONS for name in q.checks}
+    assert [check.name for check in schema.checks] == [rule.check for rule in ROW_RULES]
+    for rule in ROW_RULES:
+        assert rule.column in rule.reads and set(rule.reads) <= set(CONTRACT_COLUMNS)
+    grouped = [name for group in RULE_GROUPS for name in group.rules]
+    assert sorted(grouped) == sorted(dict.fromkeys(rule.name for rule in RULES)) and all(g.rules for g in RULE_GROUPS)
+
+
+def test_a_warning_row_rule_is_reported_with_its_own_severity(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[1].update(q3_complaints_village="no", q4_complaint_own="yes")
+    [finding] = validate_rows(frame(rows))
+    assert (finding.rule, finding.column, finding.row, finding.severity) == ("q4_without_q3", "q4_complaint_own", 2,
+                                                                               "warning")

@@ -227,3 +227,44 @@ def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
     traced = column_lineage(sql.load_sql("stg_survey_responses"), published, staged).deps_by_column
     assert {column: [(d.asset_key.to_user_string(), d.column_name) for d in deps] for column, deps in traced.items()} == \
         {column: [("raw_wave", column)] for column in published}
+
+
+def test_every_published_table_has_the_columns_its_declaration_names(small_wave):
+    """The staging model and every derived model, run on a small wave, give exactly their declared columns."""
+    from workflows import staging
+    from workflows.tables import DERIVED_TABLES, SURVEY_RESPONSES
+
+    conn = duckdb.connect()
+    staging.ensure_tables(conn)
+    frame = pd.DataFrame(small_wave).replace({"": None})
+    frame["wave"], frame["raw_sha256"], frame["source_row"] = "w", "sha", range(1, len(frame) + 1)
+    conn.register("rows_frame", frame)
+    conn.execute("insert into staging.raw_responses by name select * from rows_frame")
+    assert sql.replace_wave_rows(conn, "survey_responses", SURVEY_RESPONSES.model, {"wave": "w", "raw_sha256": "sha"},
+                                 declared=SURVEY_RESPONSES) == len(small_wave)
+    for table in (SURVEY_RESPONSES, *DERIVED_TABLES):
+        if table is not SURVEY_RESPONSES:
+            text = sql.load_sql(table.model)
+            params = {"wave": "w", "clusters": list(codebook.CLUSTERS), "codes": list(table.codes)}
+            sql.replace_wave_rows(conn, table.name, table.model,
+                                  {k: v for k, v in params.items() if f"${k}" in text}, declared=table)
+        assert sql.table_columns(conn, table.name) == table.column_types
+        assert all(column.description for column in table.columns)
+
+
+def test_a_model_that_gives_columns_its_declaration_does_not_name_writes_nothing(tmp_path, monkeypatch):
+    from workflows.tables import Column, DerivedTable
+
+    conn = duckdb.connect()
+    conn.execute("create table survey_responses as select * from (values ('a', 1, 10)) t(wave, x, y)")
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    sql.load_sql.cache_clear()
+    (tmp_path / "tbl_shape.sql").write_text(
+        "with final as (select wave, x as first, y as second from survey_responses where wave = $wave)\n"
+        "select * from final\n")
+    declared = DerivedTable("shape", "tbl_shape", "A test table.", ("survey_responses",),
+                            (Column("wave", "VARCHAR", "The wave."), Column("first", "INTEGER", "The first.")))
+    with pytest.raises(sql.UndeclaredShape, match="given but not declared: second INTEGER"):
+        sql.replace_wave_rows(conn, "shape", "tbl_shape", {"wave": "a"}, declared=declared)
+    assert sql.table_columns(conn, "shape") is None
+    sql.load_sql.cache_clear()

@@ -16,6 +16,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage
 
+from workflows.tables import DerivedTable
+
 log = logging.getLogger(__name__)
 
 # Tables the assets publish under another name: the staged answers are the raw wave's.
@@ -55,8 +57,10 @@ def column_lineage(sql: str, columns: list[str], schema: dict[str, dict[str, str
         return None
 
 
-def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
+def column_schema(table: DerivedTable) -> dg.TableSchema:
+    """The table's declared columns, with their types and descriptions, as Dagster shows them."""
+    return dg.TableSchema(columns=[dg.TableColumn(column.name, column.type, column.description)
+                                   for column in table.columns])
 
 
 # Tracing a model takes a few hundred milliseconds; the result is kept, keyed by the model's
@@ -64,14 +68,15 @@ def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
 LINEAGE_DDL = "create table if not exists staging.column_lineage (key varchar primary key, lineage json)"
 
 
-def model_metadata(conn: duckdb.DuckDBPyConnection, table: str, model: str) -> dict:
-    """The table's column schema and lineage, and the model's file, for the asset's page in the UI."""
+def model_metadata(conn: duckdb.DuckDBPyConnection, table: DerivedTable) -> dict:
+    """The table's column schema and lineage, and the model's file and text, for the asset's page in the UI."""
     from workflows import sql
 
-    columns = sql.table_columns(conn, table) or []
-    metadata = {"dagster/column_schema": column_schema(columns),
-                "sql_model": dg.MetadataValue.path(str(sql.SQL_DIR / f"{model}.sql"))}
-    if lineage_value := _kept_lineage(conn, sql.load_sql(model), [name for name, _ in columns]):
+    text = sql.load_sql(table.model)
+    metadata = {"dagster/column_schema": column_schema(table),
+                "sql_model": dg.MetadataValue.path(str(sql.SQL_DIR / f"{table.model}.sql")),
+                "sql": dg.MetadataValue.md(f"```sql\n{text}\n```")}
+    if lineage_value := _kept_lineage(conn, text, [column.name for column in table.columns]):
         metadata["dagster/column_lineage"] = lineage_value
     return metadata
 

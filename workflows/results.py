@@ -9,12 +9,16 @@ from schemas.findings import ITEMS_PER_RULE
 from workflows import documents, staging
 from workflows.regression import REPLICATION
 from workflows.json_values import clean
+from workflows.tables import value_columns
 
 REPLICATION_KEYS = {spec.key for spec in REPLICATION}
-CHARACTERISTIC_KEYS = (
-    "n", "mean_years", "mean_employees", "mean_turnover_kvnd", "mean_export_share_pct", "exporters",
-    "mean_export_share_exporters_pct", "adopters", "expenditure_pct_of_turnover",
-)
+
+
+def _keyed(frame: pd.DataFrame, table: str, key: str) -> dict:
+    """One entry per row, by its key column, holding every other declared column of the table."""
+    columns = [column.name for column in value_columns(table, key)]
+    return {row[key]: {name: row[name] for name in columns} for row in frame.to_dict("records")}
+
 
 
 def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int | None = ITEMS_PER_RULE) -> dict:
@@ -36,19 +40,10 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
         "wave": wave,
         "n_firms": int(register["n_firms"]),
         "raw_sha256": register["raw_sha256"],
-        "characteristics": {
-            row["cluster"]: {key: row[key] for key in CHARACTERISTIC_KEYS}
-            for row in characteristics.to_dict("records")
-        },
-        "constraints": {
-            row["constraint_code"]: {k: row[k] for k in ("mentions", "percent", "weighted_score")}
-            for row in constraints.to_dict("records")
-        },
+        "characteristics": _keyed(characteristics, "enterprise_characteristics", "cluster"),
+        "constraints": _keyed(constraints, "constraint_mentions", "constraint_code"),
         "knowledge_sources": [{"source": r["source"], "count": r["count"]} for r in sources.to_dict("records")],
-        "seriousness": {
-            row["cluster"]: {k: row[k] for k in ("noise", "air", "water", "resources")}
-            for row in seriousness.to_dict("records")
-        },
+        "seriousness": _keyed(seriousness, "pollution_seriousness", "cluster"),
         "models": {model: document for model, document in sorted(fits.items()) if model in REPLICATION_KEYS},
         "robustness": {model: document for model, document in sorted(fits.items())
                        if model not in REPLICATION_KEYS},

@@ -1,23 +1,30 @@
 """Load the project's `.sql` models by name and run them with bound parameters, logging what runs.
 
 Models are `select` statements ending in `select * from final`; values always travel as
-parameters (`$wave`), never as text pasted into SQL.
+parameters (`$wave`), never as text pasted into SQL. A model may hold a fragment derived
+from a declaration, written `{{ name }}` (the staging model's typed answers come from the
+questionnaire): `load_sql` splices it in, so the model read, run and traced is the same text.
 """
 
 import logging
+import re
 from functools import cache
 
 import duckdb
 
+from schemas.questionnaire import staged_answers
 from workflows.paths import SQL_DIR
 
 log = logging.getLogger(__name__)
 
+FRAGMENTS = {"staged_answers": staged_answers}
+
 
 @cache
 def load_sql(name: str) -> str:
-    """The text of `sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of `sql/<name>.sql`, its fragments spliced in."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return re.sub(r"\{\{ *(\w+) *\}\}", lambda match: FRAGMENTS[match.group(1)](), text)
 
 
 def query(conn: duckdb.DuckDBPyConnection, name: str, params: dict, logger=log):
@@ -26,8 +33,12 @@ def query(conn: duckdb.DuckDBPyConnection, name: str, params: dict, logger=log):
     return conn.execute(load_sql(name), params).df()
 
 
+class UndeclaredShape(ValueError):
+    """A model gives columns other than its table's declaration: nothing is written."""
+
+
 def replace_wave_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, model: str, params: dict, logger=log, params_of=None
+    conn: duckdb.DuckDBPyConnection, table: str, model: str, params: dict, logger=log, params_of=None, declared=None
 ) -> int:
     """Replace the wave's rows of `table` by the model's rows, in the caller's transaction.
 
@@ -37,13 +48,16 @@ def replace_wave_rows(
     again by the same model from the published tables it reads (`params_of(wave)` gives a
     wave's parameters; by default this wave's with the wave replaced), so no value ever lands
     under another column's name. A rebuild that would change how many rows another wave has
-    raises, and the caller's transaction keeps the table as it was. Returns the rows written
-    for the wave.
+    raises, and the caller's transaction keeps the table as it was. With `declared` (the
+    table's declaration in `tables.py`), a model whose columns differ from it raises
+    `UndeclaredShape` before anything is written. Returns the rows written for the wave.
     """
     sql = load_sql(model)
     wave = params["wave"]
     logger.info("replacing %s for wave %s from sql/%s.sql", table, wave, model)
     wanted = model_columns(conn, sql, params)
+    if declared is not None and (problem := declared.mismatch(wanted)):
+        raise UndeclaredShape(problem)
     existing = table_columns(conn, table)
     if existing is None:
         conn.execute(f"create table {table} as select * from ({sql}) limit 0", params)

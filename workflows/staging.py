@@ -12,9 +12,12 @@ import pandas as pd
 
 from schemas.findings import Verdict
 from schemas.predicates import literal
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS
 
 _RAW_COLUMNS = ",\n    ".join(f'"{column}" varchar' for column in CONTRACT_COLUMNS)
+
+_NEW_QUESTIONS = "\n".join(
+    f'alter table staging.raw_responses add column if not exists "{column}" varchar;' for column in CONTRACT_COLUMNS)
 
 DDL = f"""
 create schema if not exists staging;
@@ -58,6 +61,8 @@ create table if not exists waves (
     columns json
 );
 alter table staging.wave_attempts add column if not exists columns json;
+-- A question added to the questionnaire since the warehouse was made gets its column; older waves hold NULL there.
+{_NEW_QUESTIONS}
 alter table waves add column if not exists columns json;
 -- The run that published the wave, and where its report was written (`--out` or the outputs folder).
 alter table waves add column if not exists run_id varchar;

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from schemas import codebook
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS, QUESTIONS
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def _firm(rng: np.random.Generator, firm_id: str, cluster: str, p: ClusterProfil
         "respondent_phone": "",
         "notes": "",
     }
-    return row
+    # A question this generator does not know yet gets the answer its declaration says passes.
+    return {question.name: row.get(question.name, question.example) for question in QUESTIONS}
 
 
 def _yes(flag: bool) -> str:

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from schemas import codebook
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS, REQUIRED_COLUMNS
 from workflows import documents, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.json_values import clean
@@ -55,7 +55,7 @@ def questionnaire_changes(before: list[str], now: list[str]) -> list[dict]:
     def kind(column: str) -> str:
         if column not in CONTRACT_COLUMNS:
             return "outside the questionnaire"
-        return "optional" if column in codebook.OPTIONAL_COLUMNS else "required"
+        return "required" if column in REQUIRED_COLUMNS else "optional"
 
     return ([{"column": c, "change": "added", "kind": kind(c)} for c in now if c not in before]
             + [{"column": c, "change": "dropped", "kind": kind(c)} for c in before if c not in now])

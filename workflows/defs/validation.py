@@ -12,6 +12,7 @@ from schemas.rules import RULE_GROUPS, RuleGroup
 from workflows import sql, staging
 from workflows.defs.ingest import raw_wave
 from workflows.column_lineage import model_metadata
+from workflows.tables import SURVEY_RESPONSES
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -71,7 +72,7 @@ def rule_group_result(group: RuleGroup, sha256: str, findings: pd.DataFrame, cou
     deps=[raw_wave],
     kinds={"duckdb"},
     group_name="intake",
-    code_version=code_version(__name__, "sql/stg_survey_responses.sql"),
+    code_version=code_version(__name__, f"sql/{SURVEY_RESPONSES.model}.sql"),
 )
 def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The validated wave, typed and published: one row per firm, without personal columns."""
@@ -79,10 +80,14 @@ def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourcePa
     with warehouse.publishing(context) as conn:
         attempt = staging.latest_attempt(conn, wave)
         params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
-        n_firms = sql.replace_wave_rows(conn, "survey_responses", "stg_survey_responses", params, context.log,
-                                        params_of=lambda other: staging.published_params(conn, other))
+        try:
+            n_firms = sql.replace_wave_rows(conn, SURVEY_RESPONSES.name, SURVEY_RESPONSES.model, params, context.log,
+                                            params_of=lambda other: staging.published_params(conn, other),
+                                            declared=SURVEY_RESPONSES)
+        except sql.UndeclaredShape as problem:
+            raise dg.Failure(description=str(problem), allow_retries=False) from None
         staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"], context.run.run_id)
-        described = model_metadata(conn, "survey_responses", "stg_survey_responses")
+        described = model_metadata(conn, SURVEY_RESPONSES)
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
     return dg.MaterializeResult(
         metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"], **described,
