@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import materialize_wave, write_wave
 from workflows.diagnostics import firth_logit, separation
-from workflows.regression import REPLICATION, ROBUSTNESS, _logit_checks
+from workflows.model_specs import REPLICATION, ROBUSTNESS
+from workflows.regression import _logit_checks
 from workflows.synthetic import generate_wave
 
 

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from workflows.regression import REPLICATION, ModelSpec, fit
+from workflows.model_specs import REPLICATION, ModelSpec
+from workflows.regression import fit
 
 
 def test_logit_reproduces_the_spector_and_mazzeo_reference_fit():

@@ -10,6 +10,7 @@ from functools import cache
 from babel.numbers import format_decimal, format_percent
 
 from schemas import codebook
+from workflows import model_specs
 from workflows.paths import TEMPLATES_DIR
 
 LANGUAGES = ("en", "de")
@@ -63,8 +64,9 @@ def abstract(results: dict, language: str) -> list[str]:
     sentences.append(_adoption(results, language))
     sentences.append(_sources(results, language))
     sentences.append(_constraint(results, language))
-    sentences.append(_logit(results, language))
-    sentences.append(_ols(results, language))
+    for spec in model_specs.SPECS:
+        if spec.in_abstract:
+            sentences.append(MODEL_SENTENCE[spec.family](results[spec.section][spec.key], language))
     return sentences
 
 
@@ -127,9 +129,8 @@ def _terms_text(terms: list[tuple[str, float]], language: str) -> tuple[str, str
     return enumeration(shown, language), w["sentences"]["is" if len(terms) == 1 else "are"]
 
 
-def _logit(results: dict, language: str) -> str:
+def _logit(model: dict, language: str) -> str:
     say = words(language)["sentences"]
-    model = results["models"]["envtech_logit"]
     if not model["converged"]:
         return say["logit_failed"]
     terms = significant_terms(model)
@@ -139,9 +140,8 @@ def _logit(results: dict, language: str) -> str:
     return say["logit_significant"].format(terms=text, verb=verb)
 
 
-def _ols(results: dict, language: str) -> str:
+def _ols(model: dict, language: str) -> str:
     say = words(language)["sentences"]
-    model = results["models"]["envexp_ols"]
     if not model["converged"] or model["rsquared"] is None:
         return say["ols_failed"]
     terms = significant_terms(model)
@@ -151,3 +151,7 @@ def _ols(results: dict, language: str) -> str:
         tail = say["ols_terms"].format(terms=text, verb=verb)
     return say["ols_fit"].format(
         r2=percent(model["rsquared"], language, 1), r2_adj=percent(model["rsquared_adj"], language, 1), ols_terms=tail)
+
+
+# The abstract's sentence on a model, written from its fit by the model's family.
+MODEL_SENTENCE = {"logit": _logit, "ols": _ols}

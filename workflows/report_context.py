@@ -4,31 +4,53 @@ import numpy as np
 import pandas as pd
 
 from schemas import codebook
-from workflows import figures, narrative, provenance
+from workflows import figures, model_specs, narrative, provenance
 from workflows.published import stars
+from workflows.tables import TABLE
 from workflows.versions import files_version
 
-TABLE5_TERMS = ("const", "empl", "years", "expt_vnd", "expt_bn_vnd", "cluster_code", "dong_ky", "van_phuc",
-                "loan", "cp", "emp")
-OUTCOME_LABELS = {"envtech_logit": "ENVTECH", "envexp_ols": "ENVEXP"}
+
+def fitted_models(results: dict) -> list[dict]:
+    """Each declared model beside its fit (`{"spec", "fit"}`), in Table 5's order: every paper model
+    followed by its robustness twins. A twin the results do not hold (an older document) is left out."""
+    models = []
+    for spec in model_specs.paper_models():
+        models.append({"spec": spec, "fit": results["models"][spec.key]})
+        for twin in model_specs.twins_of(spec):
+            fit = results.get("robustness", {}).get(twin.key)
+            if fit is not None:
+                models.append({"spec": twin, "fit": fit})
+    return models
 
 
-def model_columns(results: dict) -> list[dict]:
-    """Table 5's columns: the paper's two models, each followed by the answers to a referee."""
-    models, robust = results["models"], results.get("robustness", {})
+def model_columns(models: list[dict]) -> list[dict]:
+    """Table 5's columns: each model and, beside a logit that needed it, Firth's penalised fit."""
     columns = []
-    for key, label, robust_key in (("envtech_logit", "ENVTECH", "envtech_logit_robust"),
-                                   ("envexp_ols", "ENVEXP", "envexp_ols_robust")):
-        family = "logit" if "logit" in key else "ols"
-        for fit, kind in ((models[key], "as in the paper"), (robust.get(robust_key), "dummies, HC3")):
-            if fit is None:
-                continue
-            columns.append({"label": label, "kind": kind, "family": family, "fit": fit})
-            firth = (fit.get("diagnostics") or {}).get("firth")
-            if firth:
-                columns.append({"label": label, "kind": f"{kind}, Firth", "family": "firth",
-                                "fit": firth | {"n": fit["n"]}})
+    for model in models:
+        spec, fit = model["spec"], model["fit"]
+        columns.append({"label": spec.label, "kind": spec.kind, "family": spec.family, "fit": fit})
+        firth = (fit.get("diagnostics") or {}).get("firth")
+        if firth:
+            columns.append({"label": spec.label, "kind": f"{spec.kind}, Firth", "family": "firth",
+                            "fit": firth | {"n": fit["n"]}})
     return columns
+
+
+def model_terms(models: list[dict]) -> list[str]:
+    """Table 5's rows: the constant and the paper's variables in the order its models name them, each
+    followed by the recodings of it that the robustness models use, then any other term."""
+    present = [term for model in models for term in model["spec"].terms if term in model["fit"]["params"]]
+    paper = [term for model in models if model["spec"].twin_of is None for term in model["spec"].terms]
+    rows = []
+    for term in dict.fromkeys(paper):
+        rows += [term, *(t for t in dict.fromkeys(present) if model_specs.RECODES.get(t) == term)]
+    return [term for term in dict.fromkeys(rows + present) if term in present]
+
+
+def model_context(results: dict) -> dict:
+    """What Table 5 and the diagnostics are given besides the results: the models, columns and rows."""
+    models = fitted_models(results)
+    return {"fitted_models": models, "model_columns": model_columns(models), "model_terms": model_terms(models)}
 
 
 # The report's bounds on the free-text "other" answers, applied by sql/rpt_other_answers.sql:
@@ -42,7 +64,6 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
     synthetic = provenance.synthetic_kind(results["raw_sha256"])
     en, de = narrative.words("en"), narrative.words("de")
     title = en["title"].format(wave=results["wave"])
-    columns = model_columns(results)
     return {
         "results": results,
         "source_name": source_name,
@@ -57,11 +78,11 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         "abstract_en": narrative.abstract(results, "en"),
         "abstract_de": narrative.abstract(results, "de"),
         "groups": (*codebook.CLUSTERS, "total"),
+        # Table 2's rows: the declared columns of enterprise_characteristics that carry a label.
+        "characteristic_rows": [c for c in TABLE["enterprise_characteristics"].columns if c.label],
         "constraints_ranked": sorted(
             results["constraints"].items(),
             key=lambda item: (-item[1]["mentions"], codebook.Q10_CONSTRAINTS.index(item[0]))),
-        "model_columns": columns,
-        "model_terms": [t for t in TABLE5_TERMS if any(t in c["fit"]["params"] for c in columns)],
         "chart": figures.seriousness_chart(results["seriousness"], en),
         "map": figures.network_map(
             results["knowledge_sources"],
@@ -73,12 +94,7 @@ def report_context(results: dict, source_name: str, created: str, other_answers:
         # The published figures are compared only for the shipped reconstruction, known by its bytes.
         "comparison": comparison if synthetic == "reconstruction" else [],
         "changes": changes if changes.get("previous_wave") else None,
-        "num": lambda value, digits=1: narrative.number(value, "en", digits),
-        "pct": lambda share: narrative.percent(share, "en", 1),
-        "coef": coefficient,
-        "stars": stars,
-        "pvalue": lambda p: "< 0.001" if p is not None and p < 0.001 else f"= {p:.3f}" if p is not None else "–",
-    }
+    } | model_context(results) | FORMATTING
 
 
 def other_answers_shown(other_answers: pd.DataFrame) -> dict[str, dict]:
@@ -104,3 +120,13 @@ def coefficient(value: float) -> str:
     if value and abs(value) < 1e-4:
         return f"{value:.3g}"
     return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
+
+
+# How the templates print numbers.
+FORMATTING = {
+    "num": lambda value, digits=1: narrative.number(value, "en", digits),
+    "pct": lambda share: narrative.percent(share, "en", 1),
+    "coef": coefficient,
+    "stars": stars,
+    "pvalue": lambda p: "< 0.001" if p is not None and p < 0.001 else f"= {p:.3f}" if p is not None else "–",
+}

@@ -7,11 +7,10 @@ import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
 from workflows import documents, staging
-from workflows.regression import REPLICATION
+from workflows.model_specs import paper_models
 from workflows.json_values import clean
 from workflows.tables import value_columns
 
-REPLICATION_KEYS = {spec.key for spec in REPLICATION}
 
 
 def _keyed(frame: pd.DataFrame, table: str, key: str) -> dict:
@@ -28,6 +27,7 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
     each rule (all when None), with every rule's full count and whether any was left out.
     """
     params = {"wave": wave}
+    paper_keys = {spec.key for spec in paper_models()}
     register = conn.execute("select * from waves where wave = $wave", params).df().iloc[0]
     characteristics = conn.execute("select * from enterprise_characteristics where wave = $wave", params).df()
     constraints = conn.execute("select * from constraint_mentions where wave = $wave", params).df()
@@ -44,9 +44,9 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
         "constraints": _keyed(constraints, "constraint_mentions", "constraint_code"),
         "knowledge_sources": [{"source": r["source"], "count": r["count"]} for r in sources.to_dict("records")],
         "seriousness": _keyed(seriousness, "pollution_seriousness", "cluster"),
-        "models": {model: document for model, document in sorted(fits.items()) if model in REPLICATION_KEYS},
+        "models": {model: document for model, document in sorted(fits.items()) if model in paper_keys},
         "robustness": {model: document for model, document in sorted(fits.items())
-                       if model not in REPLICATION_KEYS},
+                       if model not in paper_keys},
         "validation": listed_findings(findings, counts, items_per_rule),
     })
 

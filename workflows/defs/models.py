@@ -1,14 +1,13 @@
 """The paper's regression models, fitted per wave on the firm indices."""
 
-
 import dagster as dg
+import duckdb
 
-from workflows import documents, regression
+from workflows import documents, model_specs, regression
 from workflows.json_values import clean
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.warehouse import Warehouse
-
 
 
 @dg.asset(
@@ -21,14 +20,8 @@ from workflows.warehouse import Warehouse
 )
 def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""
-    wave = context.partition_key
     with warehouse.publishing(context) as conn:
-        # Only the models' columns, in firm order so that the same wave gives the same digits.
-        columns = ", ".join(regression.COLUMNS_USED)
-        firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
-                             {"wave": wave}).df()
-        fits = {spec.key: regression.fit(spec, firms) for spec in regression.REPLICATION + regression.ROBUSTNESS}
-        documents.replace(conn, documents.MODEL_FITS, wave, fits)
+        fits = fit_wave(conn, context.partition_key)
     summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {
         key: dg.MetadataValue.json(clean({k: fit[k] for k in summary_keys if k in fit}))
@@ -36,6 +29,17 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
     }
     metadata["coefficients"] = dg.MetadataValue.md(_coefficient_table(fits))
     return dg.MaterializeResult(metadata=metadata)
+
+
+def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
+    """Every declared model fitted on the wave's firm indices and stored as the wave's model fits."""
+    # Only the models' columns, in firm order so that the same wave gives the same digits.
+    columns = ", ".join(model_specs.columns_used())
+    firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
+                         {"wave": wave}).df()
+    fits = regression.fit_all(firms)
+    documents.replace(conn, documents.MODEL_FITS, wave, fits)
+    return fits
 
 
 def _coefficient_table(fits: dict) -> str:
