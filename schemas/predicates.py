@@ -49,6 +49,16 @@ def date_of(cell: str) -> str:
             f"then cast(try_strptime({cell}, '%Y-%m-%d') as date) end")
 
 
+DATETIME_PATTERN = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                    r"(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def datetime_of(cell: str) -> str:
+    """The cell as an instant when it is a real date and time written ISO 8601 with its offset, else NULL."""
+    return (f"case when regexp_full_match({cell}, '{DATETIME_PATTERN}') "
+            f"then try_cast({cell} as timestamptz) end")
+
+
 def codes_pattern(codes, most: int) -> str:
     """Whitespace, then 0 to `most` known codes separated by whitespace."""
     code = "(" + "|".join(codes) + ")"

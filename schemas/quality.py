@@ -31,7 +31,8 @@ OUTLIER_COLUMNS = {
 POSITIVE_ONLY = {"q7_capital_cost_mvnd", "q8_om_cost_mvnd"}
 PER_EMPLOYEE = "turnover_per_employee"
 # Columns that say who and when, not what was answered.
-NOT_ANSWERS = {"firm_id", "interview_date", "notes", *PERSONAL_COLUMNS}
+NOT_ANSWERS = {"firm_id", "interview_date", "notes", "interviewer_id", "interview_start", "interview_end",
+               *PERSONAL_COLUMNS}
 
 
 def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 
 from schemas import codebook
 
-KINDS = ("text", "integer", "decimal", "date", "select_one", "select_multiple")
+KINDS = ("text", "integer", "decimal", "date", "datetime", "select_one", "select_multiple")
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class Question:
     required: bool = True
     # The file may leave the whole column out.
     may_be_absent: bool = False
-    # The firm's stable id: written as an identifier and given once per wave.
-    identifier: bool = False
+    # Cell rules beyond those of its kind, by check name (`rules.CELL_RULES`): the firm id's format and uniqueness.
+    also_checked_by: tuple[str, ...] = ()
     # Never copied into the warehouse's published tables or any output.
     personal: bool = False
 
@@ -47,15 +47,15 @@ class Question:
         """The registered pandera checks (`rules.CELL_RULES`) of its cells, with their statistics."""
         if self.personal:
             return {}
-        checks: dict = {}
-        if self.identifier:
-            checks |= {"is_identifier": (), "unique_firm_id": ()}
+        checks: dict = {check: () for check in self.also_checked_by}
         if self.kind == "integer":
             checks["is_integer"] = ()
         elif self.kind == "decimal":
             checks["is_number"] = ()
         elif self.kind == "date":
             checks["is_iso_date"] = ()
+        elif self.kind == "datetime":
+            checks["is_iso_datetime"] = ()
         elif self.kind == "select_one":
             checks["allowed_codes"] = {"codes": self.codes}
         elif self.kind == "select_multiple":
@@ -80,6 +80,8 @@ class Question:
             typed = f"cast({cell} as double)"
         elif self.kind == "date":
             typed = f"cast({cell} as date)"
+        elif self.kind == "datetime":
+            typed = f"cast({cell} as timestamptz)"
         elif self.kind == "select_one" and self.codes == codebook.YES_NO:
             typed = f"{cell} = 'yes'"
         elif self.kind == "select_multiple":
@@ -98,6 +100,8 @@ class Question:
             return f"{self.low if self.low is not None else 0:g}"
         if self.kind == "date":
             return "2007-09-03"
+        if self.kind == "datetime":
+            return "2007-09-03T08:00:00+07:00"
         if self.kind in ("select_one", "select_multiple"):
             return self.codes[0]
         return "x"
@@ -117,7 +121,8 @@ def _optional_text(name: str, label: str) -> Question:
 
 
 QUESTIONS = (
-    Question("firm_id", "Stable enterprise id; the same firm keeps it across waves.", identifier=True),
+    Question("firm_id", "Stable enterprise id; the same firm keeps it across waves.",
+             also_checked_by=("is_identifier", "unique_firm_id")),
     Question("interview_date", "Day of the interview (YYYY-MM-DD).", "date"),
     Question("cluster", "Village cluster.", "select_one", codebook.CLUSTERS),
     Question("ownership", "Legal form.", "select_one", codebook.OWNERSHIP),
@@ -165,6 +170,12 @@ QUESTIONS = (
     Question("respondent_name", "The respondent's name.", required=False, may_be_absent=True, personal=True),
     Question("respondent_phone", "The respondent's phone number.", required=False, may_be_absent=True, personal=True),
     Question("notes", "Interviewer's free-text notes.", required=False, may_be_absent=True),
+    Question("interviewer_id", "Who interviewed the firm (for per-interviewer checks).", required=False,
+             may_be_absent=True, also_checked_by=("is_interviewer_id",)),
+    Question("interview_start", "When the interview began (ISO 8601 with offset).", "datetime", required=False,
+             may_be_absent=True),
+    Question("interview_end", "When the interview ended: after its start, on the day of the interview.", "datetime",
+             required=False, may_be_absent=True),
 )
 
 QUESTION = {question.name: question for question in QUESTIONS}

@@ -25,6 +25,7 @@ from schemas.predicates import (
     codes_list,
     codes_pattern,
     date_of,
+    datetime_of,
     has_text,
     is_value,
     names_code,
@@ -160,7 +161,15 @@ CELL_RULES = (
     CellRule("date", "answers_well_formed", "is_iso_date",
              lambda cell: f"({cell} is null or {date_of(cell)} is not null)",
              lambda case: f"{case.column} must be a real date written YYYY-MM-DD, but the cell holds {case.shown}."),
+    CellRule("datetime", "answers_well_formed", "is_iso_datetime",
+             lambda cell: f"({cell} is null or {datetime_of(cell)} is not null)",
+             lambda case: (f"{case.column} must be a real date and time with its offset from UTC, written like "
+                           f"2007-09-03T08:15:00+07:00, but the cell holds {case.shown}.")),
     CellRule("firm_id_format", "answers_well_formed", "is_identifier",
+             lambda cell: f"({cell} is null or regexp_full_match({cell}, '{IDENTIFIER_PATTERN}'))",
+             lambda case: (f"{case.column} must be 1 to 32 letters, digits, '_' or '-', starting with a letter or "
+                           f"digit, but the cell holds {case.shown}.")),
+    CellRule("interviewer_id_format", "answers_well_formed", "is_interviewer_id",
              lambda cell: f"({cell} is null or regexp_full_match({cell}, '{IDENTIFIER_PATTERN}'))",
              lambda case: (f"{case.column} must be 1 to 32 letters, digits, '_' or '-', starting with a letter or "
                            f"digit, but the cell holds {case.shown}.")),
@@ -211,6 +220,27 @@ def _other_text_sentence(asked: str) -> Callable[[Case], str]:
     return lambda case: f"{case.column} is required because {asked} names 'other', but the cell is empty."
 
 
+_START, _END = _q("interview_start"), _q("interview_end")
+# Judged only when both times are real ones (else the datetime rule speaks): ordered, and ending on the interview's
+# day as its own offset writes it.
+_INTERVIEW_TIMES = (
+    f"(({_START} is null) = ({_END} is null)) and ({_START} is null or {datetime_of(_START)} is null "
+    f"or {datetime_of(_END)} is null or ({datetime_of(_END)} > {datetime_of(_START)} "
+    f"and left({_END}, 10) is not distinct from {_q('interview_date')}))"
+)
+
+
+def _interview_times_sentence(case: Case) -> str:
+    start, day = case.row.get("interview_start"), case.row.get("interview_date")
+    if pd.isna(start):
+        return f"interview_end holds {case.shown}, but interview_start is empty; give both times or neither."
+    if case.value is None:
+        return f"interview_start holds '{start}', but interview_end is empty; give both times or neither."
+    if case.cell[:10] != day:
+        return f"interview_end holds {case.shown}, which is not on the interview's day ({day})."
+    return f"interview_end holds {case.shown}, which is not after interview_start ('{start}')."
+
+
 ROW_RULES = (
     RowRule("q9_skip", "skip_logic_followed", "q9_introduced_by", ("q6_equipment_installed", "q9_introduced_by"),
             f"not (({is_value(_q('q6_equipment_installed'), 'yes')} and {_q('q9_introduced_by')} is null) "
@@ -235,6 +265,8 @@ ROW_RULES = (
     RowRule("other_text", "other_answers_specified", "q18_other_text", ("q18_sources", "q18_other_text"),
             f"(not {names_code(_q('q18_sources'), 'other')} or {has_text(_q('q18_other_text'))})",
             _other_text_sentence("q18_sources"), check="q18_other_text"),
+    RowRule("interview_times", "interview_times_consistent", "interview_end",
+            ("interview_date", "interview_start", "interview_end"), _INTERVIEW_TIMES, _interview_times_sentence),
     RowRule("q4_without_q3", "complaint_answers_consistent", "q4_complaint_own",
             ("q3_complaints_village", "q4_complaint_own"),
             f"not ({is_value(_q('q4_complaint_own'), 'yes')} and {is_value(_q('q3_complaints_village'), 'no')})",
@@ -277,6 +309,8 @@ _GROUPS = (
     RuleGroup("constraint_ranking_consistent",
               "The Q10 constraints are ranked without gaps and without naming one twice."),
     RuleGroup("other_answers_specified", "An 'other' answer in Q10 or Q18 comes with its text."),
+    RuleGroup("interview_times_consistent",
+              "An interview's start and end are given together, the end after the start and on the interview's day."),
     RuleGroup(
         "no_outliers_within_clusters",
         "Employees, turnover, costs and turnover per employee lie within Q1 - 3 IQR .. Q3 + 3 IQR of "

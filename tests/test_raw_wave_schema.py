@@ -174,3 +174,32 @@ def test_a_warning_row_rule_is_reported_with_its_own_severity(small_wave):
     [finding] = validate_rows(frame(rows))
     assert (finding.rule, finding.column, finding.row, finding.severity) == ("q4_without_q3", "q4_complaint_own", 2,
                                                                                "warning")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "rule", "message"),
+    [
+        ("2007-09-03T08:15:00+07:00", "2007-09-03T09:05:00+07:00", None, None),
+        ("", "", None, None),
+        ("2007-09-03T08:15:00+07:00", "", "interview_times", "interview_end is empty"),
+        ("", "2007-09-03T09:05:00+07:00", "interview_times", "interview_start is empty"),
+        ("2007-09-03T09:15:00+07:00", "2007-09-03T09:05:00+07:00", "interview_times", "not after interview_start"),
+        ("2007-09-03T08:15:00+07:00", "2007-09-04T09:05:00+07:00", "interview_times", "not on the interview's day"),
+        ("2007-09-03T08:15:00+07:00", "2007-09-03 09:05", "datetime", "with its offset from UTC"),
+    ],
+)
+def test_interview_times_are_given_together_in_order_on_the_interview_day(small_wave, start, end, rule, message):
+    rows = [dict(r) for r in small_wave]
+    for row in rows:
+        row.update(interview_date="2007-09-03", interview_start="", interview_end="", interviewer_id="enum-1")
+    rows[1].update(interview_start=start, interview_end=end)
+    findings = validate_rows(frame(rows))
+    assert [(f.rule, f.column, f.row) for f in findings] == ([] if rule is None else [(rule, "interview_end", 2)])
+    if message:
+        assert message in findings[0].message
+
+
+def test_an_interviewer_id_is_written_as_an_identifier(small_wave):
+    rows = [dict(r) for r in small_wave]
+    rows[0]["interviewer_id"] = "Nguyễn Văn A"
+    assert findings_for(rows) == [("interviewer_id_format", "interviewer_id", 1)]

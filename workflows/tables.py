@@ -55,7 +55,8 @@ class DerivedTable:
 _WAVE = Column("wave", "VARCHAR", "The survey wave's id.")
 _CLUSTER = Column("cluster", "VARCHAR", "Village cluster code, or 'total' for every firm of the wave.")
 
-_PUBLISHED_TYPE = {"integer": "INTEGER", "decimal": "DOUBLE", "date": "DATE", "select_multiple": "VARCHAR[]"}
+_PUBLISHED_TYPE = {"integer": "INTEGER", "decimal": "DOUBLE", "date": "DATE", "datetime": "TIMESTAMP WITH TIME ZONE",
+                   "select_multiple": "VARCHAR[]"}
 
 
 def _answer_type(question) -> str:
