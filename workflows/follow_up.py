@@ -13,18 +13,17 @@ from datetime import date
 import numpy as np
 
 from schemas import codebook
-from schemas.raw_wave import CONTRACT_COLUMNS
 from workflows.paths import RAW_DIR
 from workflows.provenance import write_synthetic
 from workflows.reconstruction import reconstruct
-from workflows.synthetic import generate_wave, to_csv
+from workflows.synthetic import SHIPPED_COLUMNS, generate_wave, to_csv
 
 SEED = 20090901
 LEFT = {"bat_trang": 2, "dong_ky": 2, "van_phuc": 3}
 NEW = {"bat_trang": 3, "dong_ky": 3, "van_phuc": 3}
 ADOPTION_SINCE = {"bat_trang": 0.5, "dong_ky": 0.3, "van_phuc": 0.15}
 ENERGY = ("coal", "gas", "electricity", "wood")
-COLUMNS = tuple(c for c in CONTRACT_COLUMNS if c != "respondent_phone") + ("q23_energy_source",)
+COLUMNS = tuple(c for c in SHIPPED_COLUMNS if c != "respondent_phone") + ("q23_energy_source",)
 
 
 def follow_up(seed: int = SEED, earlier: list[dict] | None = None) -> list[dict]:

@@ -116,7 +116,12 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def to_csv(rows: list[dict], columns: tuple[str, ...] = CONTRACT_COLUMNS) -> bytes:
+# The columns the shipped waves were written with: the contract before interviewer_id and the
+# interview times joined it. Kept as they were, so that the same seed gives the same bytes.
+SHIPPED_COLUMNS = CONTRACT_COLUMNS[:CONTRACT_COLUMNS.index("notes") + 1]
+
+
+def to_csv(rows: list[dict], columns: tuple[str, ...] = SHIPPED_COLUMNS) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
