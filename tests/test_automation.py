@@ -1,4 +1,8 @@
-"""The sensor on the raw folder and the schedule for stale waves."""
+"""The sensor on the raw folder and the schedule for stale waves.
+
+Both read the instance's events, not the runs: their tests fabricate the events a run leaves
+(or materialize the one asset that is read), and one test loads waves whole, end to end.
+"""
 
 import hashlib
 import json
@@ -13,10 +17,11 @@ import pytest
 
 from dagster._core.definitions.instigation_logger import get_instigation_log_records
 
-from tests.conftest import materialize_wave, write_wave
+from tests.conftest import materialize_wave, project_resources, write_wave
 from tests.test_raw_folder import deadline, hostile_folder
 from workflows.definitions import defs
 from workflows.defs.automation import raw_wave_files, stale_waves
+from workflows.defs.ingest import raw_wave
 from workflows.defs.resources import WaveFiles
 from workflows.terminal import printable
 from workflows.synthetic import generate_wave
@@ -74,36 +79,54 @@ def test_the_sensor_runs_a_new_file_once_and_a_changed_file_again(setting):
     assert changed.dynamic_partitions_requests == []
 
 
+def ran(instance, graph, wave: str, source, published: bool = True, older_code: tuple[str, ...] = ()) -> None:
+    """The events a run of the wave on this file leaves, fabricated: every asset's materialization with its
+    code version (`older_code`: an earlier one), or, for a run stopped by its blocking checks, raw_wave's alone."""
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    for key in graph.get_all_asset_keys() if published else [dg.AssetKey("raw_wave")]:
+        name = key.to_user_string()
+        metadata = {"raw_sha256": sha} if name in ("raw_wave", "survey_responses", "wave_report") else {}
+        if name == "survey_responses":
+            metadata["median_interview_date"] = "2007-09-15"
+        if name == "wave_comparison":
+            metadata["previous_wave"] = "none"
+        version = "0ld" if name in older_code else graph.get(key).code_version
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            key, partition=wave, metadata=metadata, tags={"dagster/code_version": version}))
+
+
 def test_the_schedule_reruns_only_stale_waves(setting):
     raw, wave_files, instance = setting
     source = write_wave(raw / "w.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3))
     instance.add_dynamic_partitions("wave", ["w"])
-    definitions = defs()
-
-    def materialize():
-        return materialize_wave(instance, raw.parent, "w")
+    repository = defs().get_repository_def()
 
     def requests():
         with dg.build_schedule_context(instance=instance, resources={"wave_files": wave_files},
-                                       repository_def=definitions.get_repository_def()) as context:
-            return [r.partition_key for r in stale_waves(context)]
+                                       repository_def=repository) as context:
+            return {r.partition_key: r.tags["cleantech/stale_because"] for r in stale_waves(context)}
 
-    assert requests() == ["w"]  # never reported
-    assert materialize().success
-    assert requests() == []
+    assert requests() == {"w": "never reported"}
+    ran(instance, repository.asset_graph, "w", source)
+    assert requests() == {}
 
     broken = generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3)
     broken[0]["q1_noise"] = "0"
     write_wave(source, broken)
-    assert requests() == ["w"]  # the raw file changed
-    assert not materialize().success
-    assert requests() == []  # this file failed validation: only a new file can help
+    assert requests() == {"w": "the raw file changed"}
+    ran(instance, repository.asset_graph, "w", source, published=False)
+    assert requests() == {}  # this file failed validation: only a new file can help
 
     shutil.copy(source, raw / "copy.csv")
     write_wave(source, generate_wave({"bat_trang": 6, "dong_ky": 5, "van_phuc": 5}, seed=4))
-    assert requests() == ["w"]
+    assert requests() == {"w": "the raw file changed"}
+    ran(instance, repository.asset_graph, "w", source, older_code=("firm_indices",))
+    assert requests() == {"w": "the code of firm_indices changed"}
+    ran(instance, repository.asset_graph, "w", source)
+    assert requests() == {}
 
 
+@pytest.mark.integration
 def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_of_loading(setting):
     raw, wave_files, instance = setting
     early = generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=5)
@@ -195,9 +218,10 @@ def test_a_file_put_back_to_an_earlier_version_runs_again(setting):
 def test_a_wave_already_judged_from_the_command_line_is_not_run_again_at_first_sight(setting):
     raw, wave_files, instance = setting
     write_wave(raw / "2011.csv", generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=11))
-    started = time.perf_counter()
-    assert materialize_wave(instance, raw.parent, "2011").success
-    print(f"materializing a 12-firm wave: {time.perf_counter() - started:.1f} s")
+    instance.add_dynamic_partitions("wave", ["2011"])
+    # What the sensor reads of a run is its raw_wave materialization: that asset alone, as every run begins.
+    assert dg.materialize([raw_wave], instance=instance, partition_key="2011",
+                          resources=project_resources(raw.parent)).success
     write_wave(raw / "2012.csv", generate_wave({"van_phuc": 4}, seed=12))  # never run
     instance.delete_dynamic_partition("wave", "2011")  # its materializations stay: it is added again, not run
 

@@ -1,7 +1,10 @@
-"""End to end through the command: the contract's calls, exit statuses, files and figures.
+"""The command's contract: its calls, exit statuses, files and figures.
 
 The expected figures are computed here, from the CSV file alone, with pandas and the
 definitions of `shared/spec/raw-wave-format.md`: independently of the SQL under test.
+The shipped wave goes through the installed command, as `make report` runs it; every other
+call is made in this process (`tests.conftest.command`), which answers alike in a fraction
+of the time a new process takes to import Dagster.
 """
 
 import hashlib
@@ -17,17 +20,16 @@ import pytest
 import statsmodels.api as sm
 
 from schemas import codebook
-from tests.conftest import write_wave
+from tests.conftest import command, write_wave
 from workflows.paths import RAW_DIR
 from workflows.synthetic import generate_wave
 
 COMMAND = str(Path(sys.executable).with_name("cleantech-survey"))
 FIRM_INDICES_HEADER = "firm_id,cluster,cluster_code,envtech,envexp_vnd,cp,emp,gms,loan,expt_vnd,empl,years,turn_kvnd"
 
-pytestmark = pytest.mark.integration
-
 
 def cli(*args: str) -> subprocess.CompletedProcess:
+    """The installed command, in a process of its own, as a user starts it."""
     return subprocess.run([COMMAND, *args], capture_output=True, text=True, timeout=300)
 
 
@@ -60,11 +62,13 @@ def unseen_wave(tmp_path_factory):
     return write_wave(folder / "field-export.csv", rows, columns=columns, bom=True, extra={"enumerator_code": "E7"})
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("which", ["unseen", "shipped"])
 def test_run_writes_every_contract_file_with_the_defined_figures(which, unseen_wave, tmp_path):
     source, wave = (unseen_wave, "2011-pilot") if which == "unseen" else (RAW_DIR / "2007.csv", "2007")
     out = tmp_path / "out"
-    done = cli("run", str(source), "--wave", wave, "--out", str(out))
+    call = command if which == "unseen" else cli  # the shipped wave through the installed command
+    done = call("run", str(source), "--wave", wave, "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout
     assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
@@ -144,7 +148,7 @@ def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
     rows[4]["q1_noise"] = "11"
     source = write_wave(tmp_path / "broken.csv", rows)
     out = tmp_path / "out"
-    done = cli("run", str(source), "--out", str(out))
+    done = command("run", str(source), "--out", str(out))
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "row 5" in done.stderr and "q1_noise" in done.stderr
@@ -155,6 +159,7 @@ def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
     assert not (out / "report.pdf").exists()
 
 
+@pytest.mark.integration
 def test_a_wave_failing_on_every_row_lists_1000_findings_per_rule_unless_all_are_asked_for(tmp_path):
     from workflows.synthetic import generate_large_wave
 
@@ -164,11 +169,11 @@ def test_a_wave_failing_on_every_row_lists_1000_findings_per_rule_unless_all_are
     source.write_text("\n".join([lines[0]] + [
         ",".join(cells[:column] + ["0"] + cells[column + 1:]) for cells in (line.split(",") for line in lines[1:])
     ]) + "\n")
-    done = cli("validate", str(source), "--out", str(tmp_path / "bounded"))
+    done = command("validate", str(source), "--out", str(tmp_path / "bounded"))
     assert done.returncode == 1 and "1,200 error(s)" in done.stderr and "--all-errors lists every one" in done.stderr
     bounded = json.loads((tmp_path / "bounded" / "validation.json").read_text(encoding="utf-8"))
     assert bounded["counts"]["range"] == 1_200 and len(bounded["errors"]) == 1_000 and bounded["truncated"] is True
-    done = cli("validate", str(source), "--out", str(tmp_path / "all"), "--all-errors")
+    done = command("validate", str(source), "--out", str(tmp_path / "all"), "--all-errors")
     everything = json.loads((tmp_path / "all" / "validation.json").read_text(encoding="utf-8"))
     assert len(everything["errors"]) == 1_200 and everything["truncated"] is False
     assert "Every finding is listed" in done.stderr
@@ -182,7 +187,7 @@ def test_a_wave_failing_on_every_row_lists_1000_findings_per_rule_unless_all_are
 ])
 def test_a_wrong_call_exits_2_and_writes_nothing(tmp_path, args, isolated_project):
     source = write_wave(tmp_path / "w.csv", generate_wave({"bat_trang": 2}, seed=1))
-    done = cli(*[a.format(source=source) for a in args])
+    done = command(*[a.format(source=source) for a in args])
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.strip()
     assert not (isolated_project / "outputs").exists()
@@ -193,22 +198,23 @@ def test_out_never_replaces_the_outputs_of_another_wave(tmp_path, isolated_proje
     other = tmp_path / "published-b"
     other.mkdir()
     (other / "validation.json").write_text('{"wave": "b", "errors": [], "warnings": []}', encoding="utf-8")
-    done = cli("run", str(source), "--out", str(other))
+    done = command("run", str(source), "--out", str(other))
     assert done.returncode == 2 and "holds the outputs of wave b" in done.stderr
     assert [p.name for p in other.iterdir()] == ["validation.json"]
 
 
 def test_validate_judges_without_touching_the_warehouse(tmp_path, isolated_project):
     source = write_wave(tmp_path / "w.csv", generate_wave({"dong_ky": 5}, seed=3))
-    done = cli("validate", str(source))
+    done = command("validate", str(source))
     assert done.returncode == 0, done.stderr
     assert (isolated_project / "outputs" / "w" / "validation.json").exists()
     assert not (isolated_project / "warehouse" / "survey.duckdb").exists()
 
 
 def test_help_lists_every_call():
-    done = cli("--help")
+    done = command("--help")
     assert done.returncode == 0
     for call in ("run", "validate", "ui", "waves"):
         assert call in done.stdout
-        assert cli(call, "--help").returncode == 0
+        helped = command(call, "--help")
+        assert helped.returncode == 0 and helped.stdout.startswith(f"usage: cleantech-survey {call}")

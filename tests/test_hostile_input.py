@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import write_wave
-from tests.test_command_line import cli
+from tests.conftest import command, write_wave
 from workflows import sql
 from workflows.rendering import TemplateFolderFetcher, render_html
 from workflows.paths import TEMPLATES_DIR
@@ -50,7 +49,9 @@ def hostile_texts(base: str) -> list[str]:
     ]
 
 
-def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_data_out(tmp_path, server, isolated_project):
+@pytest.mark.integration
+def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_data_out(tmp_path, server, isolated_project,
+                                                                                        caplog):
     texts = hostile_texts(server)
     rows = generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=8)
     for i, row in enumerate(rows):
@@ -60,7 +61,7 @@ def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_d
                    notes=text, respondent_name=f"MARKERNAME{i}", respondent_phone=f"+84-MARKERPHONE-{i}")
     source = write_wave(tmp_path / "hostile.csv", rows, extra={f'<img src="{server}/header.png">': "x"})
     out = tmp_path / "out"
-    done = cli("run", str(source), "--out", str(out))
+    done = command("run", str(source), "--out", str(out))
     assert done.returncode == 0, done.stderr
 
     assert RecordingHandler.requests == []
@@ -76,7 +77,7 @@ def test_a_hostile_wave_fetches_nothing_shows_no_local_file_and_keeps_personal_d
 
     leaks = [path for path in out.rglob("*") if path.is_file() and b"MARKER" in path.read_bytes()]
     assert leaks == []
-    assert "MARKER" not in done.stdout + done.stderr
+    assert "MARKER" not in done.stdout + done.stderr + caplog.text  # printed, or logged by a library
     home = isolated_project / "dagster_home"
     assert [p for p in home.rglob("*") if p.is_file() and b"MARKER" in p.read_bytes()] == []
     with duckdb.connect(str(isolated_project / "warehouse" / "survey.duckdb"), read_only=True) as conn:
@@ -124,7 +125,7 @@ def test_text_in_firm_indices_csv_cannot_run_as_a_formula(tmp_path):
 @pytest.mark.parametrize("wave", ["../up", "a/b", "", "x" * 33, "_lead", "semi;colon", "new\nline", "ünï"])
 def test_hostile_wave_ids_are_refused_before_any_work(tmp_path, isolated_project, wave):
     source = write_wave(tmp_path / "w.csv", generate_wave({"bat_trang": 2}, seed=1))
-    done = cli("run", str(source), "--wave", wave)
+    done = command("run", str(source), "--wave", wave)
     assert done.returncode == 2 and "wave id" in done.stderr
     assert not (isolated_project / "outputs").exists()
     assert not (isolated_project / "warehouse" / "survey.duckdb").exists()

@@ -188,7 +188,7 @@ def test_a_quoted_newline_does_not_start_a_record(tmp_path, conn, small_wave):
 
 def test_a_duplicated_header_is_an_error_naming_the_column(tmp_path, small_wave):
     path = write_wave(tmp_path / "w.csv", small_wave)
-    text = path.read_text(encoding="utf-8").replace(",notes\n", ",cluster\n", 1)
+    text = path.read_text(encoding="utf-8").replace(",interview_end\n", ",cluster\n", 1)
     path.write_text(text, encoding="utf-8")
     assert ("duplicate_column", "cluster", 0) in rules(received_file(path).findings)
 

@@ -1,4 +1,7 @@
-"""Nothing lost: a run killed at any step boundary, failing in a step, or filling the disk changes nothing published."""
+"""Nothing lost: a run killed at any step boundary, failing in a step, or filling the disk changes nothing published.
+
+Kills, a full disk and a second program holding the warehouse need processes of their own;
+the damaged-warehouse calls are answered in this process (`tests.conftest.command`)."""
 
 import hashlib
 import os
@@ -12,12 +15,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import write_wave
-from tests.test_command_line import COMMAND, cli
+from tests.conftest import command, write_wave
+from tests.test_command_line import COMMAND
 from workflows.faults import FAULT_VARIABLE
 from workflows.synthetic import generate_wave
-
-pytestmark = pytest.mark.integration
 
 KILL_POINTS = ("after:raw_wave", "after:survey_responses", "after:regression_models", "after:wave_results",
                "publication:before_commit")
@@ -40,18 +41,29 @@ def warehouse_state(database: Path) -> dict:
         return {table: conn.execute(f"select * from {table} order by all").fetchall() for table in PUBLISHED_TABLES}
 
 
-def project_env(root: Path, **extra) -> dict:
-    return {**os.environ, "CLEANTECH_WAREHOUSE": str(root / "warehouse" / "survey.duckdb"),
+def project_variables(root: Path) -> dict:
+    return {"CLEANTECH_WAREHOUSE": str(root / "warehouse" / "survey.duckdb"),
             "CLEANTECH_OUTPUTS_DIR": str(root / "outputs"), "CLEANTECH_RAW_DIR": str(root / "raw"),
-            "DAGSTER_HOME": str(root / "dagster_home"), **extra}
+            "DAGSTER_HOME": str(root / "dagster_home")}
+
+
+def project_env(root: Path, **extra) -> dict:
+    """The environment of a command started on the project at `root`."""
+    return {**os.environ, **project_variables(root), **extra}
+
+
+def use_project(monkeypatch: pytest.MonkeyPatch, root: Path, **extra) -> None:
+    """This process's environment on the project at `root`, for a call of `command`."""
+    for name, value in {**project_variables(root), **extra}.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
 def published(tmp_path, isolated_project):
-    """Wave `a` published once; a second, valid version of it waiting beside."""
+    """Wave `a` published once (in this process); a second, valid version of it waiting beside."""
     (tmp_path / "second").mkdir()
     first = write_wave(tmp_path / "a.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2))
-    assert cli("run", str(first)).returncode == 0
+    assert command("run", str(first)).returncode == 0
     second = write_wave(tmp_path / "second" / "a.csv",
                         generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=3))
     return isolated_project, second
@@ -63,13 +75,16 @@ def latest_materialization(instance: dg.DagsterInstance, asset: str, wave: str):
     return records[0].event_log_entry if records else None
 
 
-def test_killed_failed_and_half_published_runs_leave_everything_as_it_was(tmp_path_factory, published):
-    """Each fault on its own copy of the project, side by side: a kill at every step boundary that
-    matters, a kill between the commit and the swap, and a step that fails with an exception."""
+@pytest.mark.integration
+def test_killed_failed_and_half_published_runs_leave_everything_as_it_was(tmp_path_factory, published, monkeypatch):
+    """Each fault on its own copy of the project: a kill at every step boundary that matters and a
+    kill between the commit and the swap, each in a process of its own, side by side; meanwhile, in
+    this process, a step that fails with an exception."""
     root, second = published
     before_outputs = tree(root / "outputs")
     before_rows = warehouse_state(root / "warehouse" / "survey.duckdb")
-    faults = (*KILL_POINTS, "publication:after_commit", "publication:before_commit:raise")
+    kills = (*KILL_POINTS, "publication:after_commit")
+    faults = (*kills, "publication:before_commit:raise")
     projects = {}
     for point in faults:
         copy = tmp_path_factory.mktemp(point.replace(":", "_"))
@@ -77,22 +92,26 @@ def test_killed_failed_and_half_published_runs_leave_everything_as_it_was(tmp_pa
             shutil.copytree(root / part, copy / part, symlinks=True)
         projects[point] = copy
     processes = {point: subprocess.Popen([COMMAND, "run", str(second)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         text=True, env=project_env(copy, **{FAULT_VARIABLE: point}))
-                 for point, copy in projects.items()}
+                                         text=True, env=project_env(projects[point], **{FAULT_VARIABLE: point}))
+                 for point in kills}
     # Beside them, a new wave's first run fails in its report on a project of its own.
     unpublished = tmp_path_factory.mktemp("unpublished")
     newcomer = write_wave(unpublished / "n.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=4))
-    processes["unpublished"] = subprocess.Popen(
-        [COMMAND, "run", str(newcomer)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env=project_env(unpublished, **{FAULT_VARIABLE: "publication:before_commit:raise"}))
-    statuses = {point: (process.wait(timeout=300), process.stderr.read()) for point, process in processes.items()}
+    statuses = {}
+    for name, project, source in (("publication:before_commit:raise", projects["publication:before_commit:raise"], second),
+                                  ("unpublished", unpublished, newcomer)):
+        with monkeypatch.context() as env:
+            use_project(env, project, **{FAULT_VARIABLE: "publication:before_commit:raise"})
+            done = command("run", str(source))
+        statuses[name] = (done.returncode, done.stderr)
+    statuses.update({point: (process.wait(timeout=300), process.stderr.read()) for point, process in processes.items()})
 
     for point in faults:
         copy = projects[point]
         assert tree(copy / "outputs") == before_outputs, point  # even after the commit: not yet in place
         if point != "publication:after_commit":
             assert warehouse_state(copy / "warehouse" / "survey.duckdb") == before_rows, point
-    assert all(statuses[point][0] == -9 for point in (*KILL_POINTS, "publication:after_commit")), statuses
+    assert all(statuses[point][0] == -9 for point in kills), statuses
     status, stderr = statuses["publication:before_commit:raise"]
     assert status == 4 and "a fault was injected" in stderr and "Traceback" not in stderr
 
@@ -122,19 +141,20 @@ def test_killed_failed_and_half_published_runs_leave_everything_as_it_was(tmp_pa
     # The next runs finish what the killed ones left: a committed swap is completed (here by a run
     # of another wave), an uncommitted one forgotten, and no temporary file is left anywhere.
     other = write_wave(second.parent / "b.csv", generate_wave({"dong_ky": 4, "van_phuc": 4}, seed=5))
-    nexts = {point: subprocess.Popen([COMMAND, "run", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True, env=project_env(projects[point]))
-             for point, path in (("publication:after_commit", other), ("publication:before_commit", second))}
     new_sha = hashlib.sha256(second.read_bytes()).hexdigest()
-    for point, process in nexts.items():
-        assert process.wait(timeout=300) == 0, process.stderr.read()
+    for point, path in (("publication:after_commit", other), ("publication:before_commit", second)):
         copy = projects[point]
+        with monkeypatch.context() as env:
+            use_project(env, copy)
+            done = command("run", str(path))
+        assert done.returncode == 0, done.stderr
         assert new_sha in (copy / "outputs" / "a" / "results.json").read_text(), point
         assert not (copy / "outputs" / "a" / "last-attempt").exists()
         leftovers = [p for p in (copy / "warehouse").rglob("*") if p.is_file()]
         assert sorted(p.name for p in leftovers) == ["survey.duckdb", "survey.duckdb.lock"], point
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare for a private small file system")
 def test_a_full_disk_changes_nothing_published(tmp_path, isolated_project):
     (tmp_path / "second").mkdir()
@@ -184,15 +204,16 @@ def test_a_damaged_warehouse_is_named_at_once_and_left_as_it_is(tmp_path, isolat
         database.mkdir()
     before = database.read_bytes() if database.is_file() else None
     source = write_wave(tmp_path / "d.csv", generate_wave({"bat_trang": 3}, seed=1))
-    done = cli("run", str(source))
+    done = command("run", str(source))
     assert done.returncode == 4 and "Traceback" not in done.stderr
     assert f"The warehouse {database} " in done.stderr and "nothing was" in done.stderr, done.stderr
     assert (database.read_bytes() if database.is_file() else None) == before
-    listed = cli("waves")
+    listed = command("waves")
     assert listed.returncode == 0 and f"The warehouse {database} " in listed.stdout, listed.stdout + listed.stderr
 
 
-def test_a_warehouse_held_by_another_program_is_busy_not_a_fault(tmp_path, isolated_project):
+@pytest.mark.integration  # a second program, holding the warehouse
+def test_a_warehouse_held_by_another_program_is_busy_not_a_fault(tmp_path, isolated_project, monkeypatch):
     database = isolated_project / "warehouse" / "survey.duckdb"
     duckdb.connect(str(database)).close()
     source = write_wave(tmp_path / "h.csv", generate_wave({"bat_trang": 3}, seed=1))
@@ -200,8 +221,8 @@ def test_a_warehouse_held_by_another_program_is_busy_not_a_fault(tmp_path, isola
                                "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        done = subprocess.run([COMMAND, "run", str(source)], capture_output=True, text=True,
-                              env=project_env(isolated_project, CLEANTECH_LOCK_WAIT_SECONDS="1"))
+        monkeypatch.setenv("CLEANTECH_LOCK_WAIT_SECONDS", "1")
+        done = command("run", str(source))  # DuckDB's lock is the other process's: this one may be the test's
     finally:
         holder.kill()
     assert done.returncode == 3 and "still in use by another program" in done.stderr, done.stderr

@@ -15,8 +15,6 @@ from workflows.paths import RAW_DIR
 from workflows.published import compare_figure, published_figures
 from workflows.synthetic import generate_wave
 
-pytestmark = pytest.mark.integration
-
 
 def run_wave(root, source, wave="2007"):
     shutil.copy(source, root / "raw" / f"{wave}.csv")
@@ -24,6 +22,7 @@ def run_wave(root, source, wave="2007"):
         return materialize_wave(instance, root, wave)
 
 
+@pytest.mark.integration
 def test_the_shipped_wave_reproduces_every_self_consistent_published_figure(isolated_project):
     result = run_wave(isolated_project, RAW_DIR / "2007.csv")
     assert result.success
@@ -37,6 +36,7 @@ def test_the_shipped_wave_reproduces_every_self_consistent_published_figure(isol
     assert "synthetic reconstruction" in text and "Published and reproduced figures" in text
 
 
+@pytest.mark.integration
 def test_a_real_wave_called_2007_is_not_labelled_synthetic(isolated_project):
     source = write_wave(isolated_project / "other.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=3))
     result = run_wave(isolated_project, source)

@@ -1,4 +1,6 @@
-"""Nothing already stored is lost: failed, killed and concurrent runs through the command."""
+"""Nothing already stored is lost: failed and concurrent runs through the command.
+
+Runs at once need processes of their own; the others are calls in this process (`tests.conftest.command`)."""
 
 import hashlib
 import os
@@ -9,12 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import write_wave
-from tests.test_command_line import COMMAND, cli
+from tests.conftest import command, write_wave
+from tests.test_command_line import COMMAND
 from workflows.locking import warehouse_lock
 from workflows.synthetic import generate_wave
-
-pytestmark = pytest.mark.integration
 
 
 def snapshot(folder: Path) -> dict:
@@ -31,10 +31,11 @@ def published_rows(database: Path, wave: str):
 def published_wave(tmp_path, isolated_project):
     """Wave `a`, run once and published."""
     source = write_wave(tmp_path / "a.csv", generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2))
-    assert cli("run", str(source)).returncode == 0
+    assert command("run", str(source)).returncode == 0
     return source, isolated_project / "outputs" / "a", isolated_project / "warehouse" / "survey.duckdb"
 
 
+@pytest.mark.integration
 def test_failed_runs_leave_the_last_good_version_byte_for_byte(tmp_path, published_wave):
     source, outputs, database = published_wave
     before_files, before_rows = snapshot(outputs), published_rows(database, "a")
@@ -42,15 +43,15 @@ def test_failed_runs_leave_the_last_good_version_byte_for_byte(tmp_path, publish
     broken = [dict(r) for r in generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2)]
     broken[2]["q1_water"] = "0"
     write_wave(source, broken)
-    done = cli("run", str(source))
+    done = command("run", str(source))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert str(outputs / "last-attempt" / "validation.json") in done.stderr
     source.write_bytes("firm_id;cluster\nBT-1;bat_trang\n".encode("utf-16"))
-    assert cli("run", str(source)).returncode == 1
+    assert command("run", str(source)).returncode == 1
     overflowing = [dict(r) for r in generate_wave({"bat_trang": 5, "dong_ky": 5, "van_phuc": 5}, seed=2)]
     overflowing[3]["turnover_kvnd"] = "1e400"  # DuckDB's cast would make it infinity
     write_wave(source, overflowing)
-    done = cli("run", str(source))
+    done = command("run", str(source))
     assert done.returncode == 1 and "too large for any answer" in done.stderr
 
     after = snapshot(outputs)
@@ -58,6 +59,7 @@ def test_failed_runs_leave_the_last_good_version_byte_for_byte(tmp_path, publish
     assert published_rows(database, "a").equals(before_rows)
 
 
+@pytest.mark.integration
 def test_two_runs_at_once_take_turns(tmp_path, isolated_project):
     sources = [write_wave(tmp_path / f"{name}.csv", generate_wave({"dong_ky": 8, "van_phuc": 8}, seed=seed))
                for name, seed in (("x", 1), ("y", 2))]
@@ -70,13 +72,14 @@ def test_two_runs_at_once_take_turns(tmp_path, isolated_project):
     assert len(published_rows(database, "x")) == 16 and len(published_rows(database, "y")) == 16
 
 
-def test_a_run_that_finds_the_warehouse_busy_waits_then_exits_3(tmp_path, isolated_project):
+@pytest.mark.integration  # it waits 2 s, by design
+def test_a_run_that_finds_the_warehouse_busy_waits_then_exits_3(tmp_path, isolated_project, monkeypatch):
     source = write_wave(tmp_path / "z.csv", generate_wave({"bat_trang": 4}, seed=4))
     database = isolated_project / "warehouse" / "survey.duckdb"
+    monkeypatch.setenv("CLEANTECH_LOCK_WAIT_SECONDS", "2")
     started = time.monotonic()
-    with warehouse_lock(database, wait_seconds=1):
-        done = subprocess.run([COMMAND, "run", str(source)], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "CLEANTECH_LOCK_WAIT_SECONDS": "2"})
+    with warehouse_lock(database, wait_seconds=1):  # an flock on its own open file: it holds off this process's run too
+        done = command("run", str(source))
     assert done.returncode == 3
     assert "still in use by another run after 2 s" in done.stderr and "Traceback" not in done.stderr
     assert time.monotonic() - started >= 2

@@ -26,7 +26,6 @@ from workflows import cli
 from workflows.synthetic import generate_wave
 from workflows.ui import code_location_name
 
-pytestmark = pytest.mark.integration
 COMMAND = str(Path(sys.executable).with_name("cleantech-survey"))
 SERVING_SECONDS = 15  # the figure for this 2-core machine
 STOP_SECONDS = 5
@@ -131,6 +130,7 @@ def warnings_printed(output: str) -> collections.Counter:
     return collections.Counter(line for line in lines if re.search(r"WARNING|Warning\b|Warning:", line))
 
 
+@pytest.mark.integration
 def test_the_ui_serves_soon_refuses_hostile_requests_runs_a_dropped_file_and_stops_cleanly(isolated_project):
     port = free_port()
     started = time.monotonic()
