@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from workflows.synthetic import generate_large_wave
+from generators.synthetic import generate_large_wave
 
 BIN = Path(sys.executable).parent
 COMMAND = str(BIN / "cleantech-survey")

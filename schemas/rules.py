@@ -277,13 +277,13 @@ ROW_RULES = (
 _FILE_FAULTS = ("encoding", "empty_file", "delimiter", "header", "too_many_columns", "duplicate_column", "ragged_row",
                 "unclosed_quote", "misplaced_quote", "cell_too_long", "carriage_return", "no_rows")
 FOUND_RULES = (
-    *(FoundRule(name, "file_is_readable_csv", "workflows/intake.py") for name in _FILE_FAULTS),
+    *(FoundRule(name, "file_is_readable_csv", "workflows/intake/wave_file.py") for name in _FILE_FAULTS),
     FoundRule("missing_column", "required_columns_present", "schemas/findings.py"),
     FoundRule("outlier", "no_outliers_within_clusters", "schemas/quality.py"),
     FoundRule("interview_date_far", "interview_dates_within_the_wave", "schemas/quality.py"),
     FoundRule("duplicate_answers", "no_duplicate_answers", "schemas/quality.py"),
-    FoundRule("blank_record", "no_blank_records", "workflows/intake.py"),
-    FoundRule("unknown_column", "no_unknown_columns", "workflows/intake.py"),
+    FoundRule("blank_record", "no_blank_records", "workflows/intake/wave_file.py"),
+    FoundRule("unknown_column", "no_unknown_columns", "workflows/intake/wave_file.py"),
 )
 
 _GROUPS = (

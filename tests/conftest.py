@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from schemas.raw_wave import CONTRACT_COLUMNS
-from workflows.synthetic import generate_wave
+from generators.synthetic import generate_wave
 
 
 SLOW_SECONDS = 3.0
@@ -83,7 +83,7 @@ def write_wave(path: Path, rows: list[dict], columns=None, bom: bool = False, ex
 
 def received_file(path: Path):
     """The file read into a private copy beside it, as the raw wave asset reads it."""
-    from workflows.intake import receive
+    from workflows.intake.wave_file import receive
 
     return receive(path, path.parent / "intake-scratch")
 
@@ -118,7 +118,7 @@ def command(*args: str) -> subprocess.CompletedProcess:
     command, a kill, runs in parallel, a full disk) start `cleantech-survey` as a user would.
     The environment is the test's own (`isolated_project`); change it with `monkeypatch.setenv`.
     """
-    from workflows import cli
+    from workflows.command import cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

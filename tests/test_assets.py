@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import write_wave
 from workflows.defs.ingest import raw_wave
 from workflows.defs.resources import WaveFiles
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 from schemas.rules import RULE_GROUPS
 from workflows.defs.validation import latest_verdict, rule_group_result
 

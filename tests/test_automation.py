@@ -23,8 +23,8 @@ from workflows.definitions import defs
 from workflows.defs.automation import raw_wave_files, stale_waves
 from workflows.defs.ingest import raw_wave
 from workflows.defs.resources import WaveFiles
-from workflows.terminal import printable
-from workflows.synthetic import generate_wave
+from workflows.command.terminal import printable
+from generators.synthetic import generate_wave
 
 
 @pytest.fixture

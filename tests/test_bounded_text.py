@@ -16,10 +16,12 @@ from pypdf import PdfReader
 from schemas.findings import ITEMS_PER_RULE, VALUE_CHARACTERS, WARNING, Finding, Verdict, bounded, validate_rows
 from tests.conftest import materialize_wave, write_wave
 from tests.test_raw_wave_schema import frame
-from workflows import narrative, results, sql, staging
-from workflows.rendering import render_html, render_pdf
-from workflows.report_context import OTHER_ANSWER_CHARACTERS, OTHER_ANSWERS_SHOWN, other_answers_shown, report_context
-from workflows.synthetic import generate_wave
+from workflows.analysis import results
+from workflows.report import narrative
+from workflows.warehouse import sql, staging
+from workflows.report.rendering import render_html, render_pdf
+from workflows.report.report_context import OTHER_ANSWER_CHARACTERS, OTHER_ANSWERS_SHOWN, other_answers_shown, report_context
+from generators.synthetic import generate_wave
 
 MEGABYTE = 1_048_576
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from tests.conftest import write_wave
 from workflows.paths import PROJECT_ROOT
-from workflows.synthetic import generate_wave
+from generators.synthetic import generate_wave
 
 # The three edits of the README, each (file, the line it goes after or replaces, the new text).
 QUESTION = ('    Question("q23_workers_trained", "Q23 workers trained in pollution control in the past year.", '
@@ -28,7 +28,7 @@ EDITS = (
     ("sql/tbl_enterprise_characteristics.sql", "        avg(firms.empl) as mean_employees,\n",
      "        avg(firms.q23_workers_trained) as mean_workers_trained,\n", "after"),
     ("sql/tbl_enterprise_characteristics.sql", "        mean_employees,\n", "        mean_workers_trained,\n", "after"),
-    ("workflows/tables.py", '"Average full-time employees", 1),\n',
+    ("workflows/warehouse/tables.py", '"Average full-time employees", 1),\n',
      '         Column("mean_workers_trained", "DOUBLE", "Mean workers trained in pollution control.",\n'
      '                "Average workers trained in pollution control", 1),\n', "after"),
 )
@@ -45,7 +45,7 @@ def edited_copy(root):
         new = {"before": text + anchor, "after": anchor + text, "replace": text}[where]
         path.write_text(source.replace(anchor, new), encoding="utf-8")
     assert {name for name, *_ in EDITS} == {"schemas/questionnaire.py", "sql/tbl_enterprise_characteristics.sql",
-                                            "workflows/tables.py"}
+                                            "workflows/warehouse/tables.py"}
     return root
 
 
@@ -57,14 +57,14 @@ def python(root, tmp_path, *arguments):
 
 
 def command(root, *arguments, tmp_path):
-    return python(root, tmp_path, "-m", "workflows.cli", *arguments)
+    return python(root, tmp_path, "-m", "workflows.command.cli", *arguments)
 
 
 @pytest.mark.integration
 def test_a_question_with_a_range_rule_and_its_mean_in_table_2_is_three_edits(tmp_path):
     root = edited_copy(tmp_path / "project")
     # The copy's test fixtures answer the new question by its declaration, unasked.
-    fixture = python(root, tmp_path, "-c", "from workflows.synthetic import generate_wave; "
+    fixture = python(root, tmp_path, "-c", "from generators.synthetic import generate_wave; "
                      "print(generate_wave({'dong_ky': 1}, seed=1)[0]['q23_workers_trained'])")
     assert fixture.stdout.strip() == "0", fixture.stderr
     rows = generate_wave({"bat_trang": 4, "dong_ky": 4, "van_phuc": 4}, seed=11)

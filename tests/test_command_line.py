@@ -22,7 +22,7 @@ import statsmodels.api as sm
 from schemas import codebook
 from tests.conftest import command, write_wave
 from workflows.paths import RAW_DIR
-from workflows.synthetic import generate_wave
+from generators.synthetic import generate_wave
 
 COMMAND = str(Path(sys.executable).with_name("cleantech-survey"))
 FIRM_INDICES_HEADER = "firm_id,cluster,cluster_code,envtech,envexp_vnd,cp,emp,gms,loan,expt_vnd,empl,years,turn_kvnd"
@@ -161,7 +161,7 @@ def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
 
 @pytest.mark.integration
 def test_a_wave_failing_on_every_row_lists_1000_findings_per_rule_unless_all_are_asked_for(tmp_path):
-    from workflows.synthetic import generate_large_wave
+    from generators.synthetic import generate_large_wave
 
     lines = generate_large_wave(1_200, seed=8).decode().splitlines()
     column = lines[0].split(",").index("q1_noise")

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import materialize_wave, write_wave
-from workflows.diagnostics import firth_logit, separation
-from workflows.model_specs import REPLICATION, ROBUSTNESS
-from workflows.regression import _logit_checks
-from workflows.synthetic import generate_wave
+from workflows.analysis.diagnostics import firth_logit, separation
+from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS
+from workflows.analysis.regression import _logit_checks
+from generators.synthetic import generate_wave
 
 
 def two_by_two(a: int, b: int, c: int, d: int):
@@ -83,7 +83,7 @@ def test_closed_forms_match_statsmodels_own_marginal_effects_and_inflation_facto
     import statsmodels.api as sm
     from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-    from workflows.diagnostics import average_marginal_effects, variance_inflation_factors
+    from workflows.analysis.diagnostics import average_marginal_effects, variance_inflation_factors
 
     rng = np.random.default_rng(7)
     X = sm.add_constant(np.c_[rng.normal(size=400), rng.poisson(3, 400), rng.normal(size=400)])
@@ -101,7 +101,7 @@ def test_closed_forms_match_statsmodels_own_marginal_effects_and_inflation_facto
 def test_the_null_log_likelihood_in_closed_form_is_the_one_statsmodels_searches_for():
     import statsmodels.api as sm
 
-    from workflows.diagnostics import null_log_likelihood
+    from workflows.analysis.diagnostics import null_log_likelihood
 
     rng = np.random.default_rng(3)
     X = sm.add_constant(rng.normal(size=(300, 2)))

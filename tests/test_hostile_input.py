@@ -9,10 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import command, write_wave
-from workflows import sql
-from workflows.rendering import TemplateFolderFetcher, render_html
+from workflows.warehouse import sql
+from workflows.report.rendering import TemplateFolderFetcher, render_html
 from workflows.paths import TEMPLATES_DIR
-from workflows.synthetic import generate_wave
+from generators.synthetic import generate_wave
 
 
 class RecordingHandler(http.server.BaseHTTPRequestHandler):

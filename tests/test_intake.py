@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import received_file, write_wave
-from workflows import staging
-from workflows.files import NotARegularFile
-from workflows.intake import MAX_COLUMNS, receive, stage_records
+from workflows.warehouse import staging
+from workflows.intake.files import NotARegularFile
+from workflows.intake.wave_file import MAX_COLUMNS, receive, stage_records
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_a_misplaced_quote_and_a_bare_carriage_return_are_findings(tmp_path, con
 
 def test_a_cell_beyond_the_size_limit_is_a_finding_not_a_crash(tmp_path, conn, small_wave, monkeypatch):
     import csv
-    monkeypatch.setattr("workflows.intake.MAX_CELL_CHARACTERS", 1000)
+    monkeypatch.setattr("workflows.intake.wave_file.MAX_CELL_CHARACTERS", 1000)
     previous = csv.field_size_limit(1000)
     try:
         firms = [dict(r) for r in small_wave]
@@ -238,7 +238,7 @@ def test_a_bare_carriage_return_between_cells_is_named_by_its_record(tmp_path, c
 
 
 def test_a_clean_file_is_staged_alike_by_duckdb_and_record_by_record(tmp_path, small_wave):
-    from workflows.intake import load_clean_file, stage_uploaded
+    from workflows.intake.wave_file import load_clean_file, stage_uploaded
 
     firms = [dict(r) for r in small_wave]
     firms[0]["notes"] = 'a "quoted", multi-line\nnote'

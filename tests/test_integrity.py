@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import command, write_wave
 from tests.test_command_line import COMMAND
 from workflows.faults import FAULT_VARIABLE
-from workflows.synthetic import generate_wave
+from generators.synthetic import generate_wave
 
 KILL_POINTS = ("after:raw_wave", "after:survey_responses", "after:regression_models", "after:wave_results",
                "publication:before_commit")

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workflows import documents, model_specs, narrative
+from workflows.analysis import model_specs
+from workflows.report import narrative
+from workflows.warehouse import documents
 from workflows.defs.models import fit_wave
-from workflows.model_specs import ModelSpec, declaration_problems
-from workflows.rendering import render_html
-from workflows.report_context import FORMATTING, model_context
+from workflows.analysis.model_specs import ModelSpec, declaration_problems
+from workflows.report.rendering import render_html
+from workflows.report.report_context import FORMATTING, model_context
 
 BORROWING = ModelSpec("loan_logit", "logit", "loan", ("empl", "years", "cp"), "Access to a bank loan (LOAN), logit",
                       label="LOAN", subject="borrowing")

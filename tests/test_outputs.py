@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
-from workflows.outputs import validation_document, write_json
+from workflows.report.outputs import validation_document, write_json
 
 
 def findings(rule: str, n: int, severity: str = "error") -> pd.DataFrame:

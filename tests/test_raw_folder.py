@@ -19,13 +19,13 @@ import duckdb
 import pytest
 
 from tests.conftest import write_wave
-from workflows import staging
-from workflows.files import NotARegularFile
-from workflows.files import file_sha256
-from workflows.raw_folder import scan_raw_folder
-from workflows.terminal import printable
-from workflows.synthetic import generate_wave
-from workflows.wave_list import print_waves
+from workflows.warehouse import staging
+from workflows.intake.files import NotARegularFile
+from workflows.intake.files import file_sha256
+from workflows.intake.raw_folder import scan_raw_folder
+from workflows.command.terminal import printable
+from generators.synthetic import generate_wave
+from workflows.command.wave_list import print_waves
 
 COMMAND = Path(sys.executable).parent / "cleantech-survey"
 

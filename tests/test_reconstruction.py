@@ -10,10 +10,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import materialize_wave, write_wave
-from workflows import provenance
+from workflows.report import provenance
 from workflows.paths import RAW_DIR
-from workflows.published import compare_figure, published_figures
-from workflows.synthetic import generate_wave
+from workflows.analysis.published import compare_figure, published_figures
+from generators.synthetic import generate_wave
 
 
 def run_wave(root, source, wave="2007"):

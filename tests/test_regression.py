@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from workflows.model_specs import REPLICATION, ModelSpec
-from workflows.regression import fit
+from workflows.analysis.model_specs import REPLICATION, ModelSpec
+from workflows.analysis.regression import fit
 
 
 def test_logit_reproduces_the_spector_and_mazzeo_reference_fit():

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.conftest import materialize_wave
 from tests.test_same_bytes import OTHER_FONT_CONFIGURATION
-from workflows import narrative
+from workflows.report import narrative
 from workflows.paths import FONTS_DIR, RAW_DIR
 
 

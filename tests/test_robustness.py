@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import command, write_wave
 from tests.test_command_line import COMMAND
-from workflows.locking import warehouse_lock
-from workflows.synthetic import generate_wave
+from workflows.warehouse.locking import warehouse_lock
+from generators.synthetic import generate_wave
 
 
 def snapshot(folder: Path) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from workflows.paths import FONTS_DIR, PROJECT_ROOT, RAW_DIR
-from workflows.portable_fits import logit_fit, ols_fit, portable_exp, portable_log
+from generators.portable_fits import logit_fit, ols_fit, portable_exp, portable_log
 
 # The BLAS kernels OpenBLAS picks on other processors; Prescott's machine is also the narrowest:
 # numpy without its AVX2 and AVX-512 loops, the C library's exp, log and pow without AVX2 and FMA.
@@ -25,9 +25,9 @@ NARROWEST = "Prescott kernel, no AVX2, AVX-512 or FMA"
 
 GENERATE_SHIPPED_WAVES = """
 import hashlib, json
-from workflows.follow_up import follow_up_csv
-from workflows.reconstruction import reconstruct
-from workflows.synthetic import to_csv
+from generators.follow_up import follow_up_csv
+from generators.reconstruction import reconstruct
+from generators.synthetic import to_csv
 earlier = reconstruct()
 print(json.dumps({"2007.csv": hashlib.sha256(to_csv(earlier)).hexdigest(),
                   "2009.csv": hashlib.sha256(follow_up_csv(earlier=earlier)).hexdigest()}))
@@ -120,7 +120,7 @@ PAGE = """<html lang="en"><body style="font-family: 'DejaVu Serif'"><h1>Bát Tr�
 <p>Zusammenfassung: 1.234,5 − <i>kursiv</i> <b>fett</b> <code>firm_id</code></p></body></html>"""
 RENDER_AS_THE_REPORT = f"""
 import hashlib
-from workflows.rendering import render_pdf
+from workflows.report.rendering import render_pdf
 print(hashlib.sha256(render_pdf({PAGE!r}, 1188604800).pdf).hexdigest())
 """
 RENDER_WITH_SYSTEM_FONTS = f"""

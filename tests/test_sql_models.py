@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from schemas import codebook
-from workflows import sql
+from workflows.warehouse import sql
 
 
 def firm(firm_id, cluster, **answers):
@@ -125,7 +125,7 @@ def test_a_model_whose_columns_changed_rebuilds_its_table_and_never_misplaces_va
     """Renaming (or adding) a column of a model on an existing warehouse: values stay under their names."""
     import duckdb
 
-    from workflows import sql
+    from workflows.warehouse import sql
 
     conn = duckdb.connect()
     conn.execute("create table survey_responses as select * from (values ('a', 1, 10), ('b', 2, 20)) t(wave, x, y)")
@@ -157,7 +157,7 @@ def test_the_document_store_keeps_one_document_per_wave_or_one_per_name():
 
     import duckdb
 
-    from workflows import documents
+    from workflows.warehouse import documents
 
     conn = duckdb.connect()
     assert documents.load(conn, documents.WAVE_RESULTS, "a", default={}) == {}
@@ -173,8 +173,8 @@ def test_the_document_store_keeps_one_document_per_wave_or_one_per_name():
 
 def test_each_published_column_is_traced_to_the_raw_questions_it_comes_from():
     from schemas.raw_wave import CONTRACT_COLUMNS
-    from workflows import sql
-    from workflows.column_lineage import column_lineage
+    from workflows.warehouse import sql
+    from workflows.warehouse.column_lineage import column_lineage
 
     schema = {"survey_responses": {c: "VARCHAR" for c in ["wave", *CONTRACT_COLUMNS]}}
     traced = column_lineage(sql.load_sql("idx_firm_indices"), ["cp", "gms", "envexp_vnd", "expt_vnd"], schema)
@@ -191,7 +191,7 @@ def test_a_rebuild_derives_each_wave_with_its_own_parameters_or_changes_nothing(
     import duckdb
     import pytest
 
-    from workflows import sql
+    from workflows.warehouse import sql
 
     conn = duckdb.connect()
     conn.execute("create table staged as select * from (values ('a', 's1', 1), ('b', 's2', 2), ('b', 'old', 9)) "
@@ -219,8 +219,8 @@ def test_a_rebuild_derives_each_wave_with_its_own_parameters_or_changes_nothing(
 
 def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
     from schemas.raw_wave import CONTRACT_COLUMNS
-    from workflows import sql
-    from workflows.column_lineage import column_lineage
+    from workflows.warehouse import sql
+    from workflows.warehouse.column_lineage import column_lineage
 
     staged = {"raw_responses": {c: "VARCHAR" for c in ["wave", "raw_sha256", "source_row", *CONTRACT_COLUMNS]}}
     published = [c for c in CONTRACT_COLUMNS if c not in ("respondent_name", "respondent_phone")]
@@ -231,8 +231,8 @@ def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
 
 def test_every_published_table_has_the_columns_its_declaration_names(small_wave):
     """The staging model and every derived model, run on a small wave, give exactly their declared columns."""
-    from workflows import staging
-    from workflows.tables import DERIVED_TABLES, SURVEY_RESPONSES
+    from workflows.warehouse import staging
+    from workflows.warehouse.tables import DERIVED_TABLES, SURVEY_RESPONSES
 
     conn = duckdb.connect()
     staging.ensure_tables(conn)
@@ -253,7 +253,7 @@ def test_every_published_table_has_the_columns_its_declaration_names(small_wave)
 
 
 def test_a_model_that_gives_columns_its_declaration_does_not_name_writes_nothing(tmp_path, monkeypatch):
-    from workflows.tables import Column, DerivedTable
+    from workflows.warehouse.tables import Column, DerivedTable
 
     conn = duckdb.connect()
     conn.execute("create table survey_responses as select * from (values ('a', 1, 10)) t(wave, x, y)")

@@ -7,8 +7,8 @@ line of its own that fakes a verdict; the command prints each control character 
 import pytest
 
 from tests.conftest import write_wave
-from workflows.cli import PrintableLines, main, printable_lines
-from workflows.synthetic import generate_wave
+from workflows.command.cli import PrintableLines, main, printable_lines
+from generators.synthetic import generate_wave
 
 CLEAR = "\x1b[2J\x1b[H"
 FAKE = "\nWave 2007 (2007.csv) is valid. Findings: ok\n"

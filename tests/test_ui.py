@@ -22,9 +22,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import write_wave
-from workflows import cli
-from workflows.synthetic import generate_wave
-from workflows.ui import code_location_name
+from workflows.command import cli
+from generators.synthetic import generate_wave
+from workflows.command.ui import code_location_name
 
 COMMAND = str(Path(sys.executable).with_name("cleantech-survey"))
 SERVING_SECONDS = 15  # the figure for this 2-core machine

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from workflows.ui_gateway import UIGateway
+from workflows.command.ui_gateway import UIGateway
 
 PORT = 3000
 SAME_ORIGIN = [(b"host", b"127.0.0.1:3000"), (b"origin", b"http://127.0.0.1:3000"),

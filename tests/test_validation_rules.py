@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from tests.conftest import received_file, write_wave
-from workflows.intake import stage_attempt
-from workflows.synthetic import generate_wave
+from workflows.intake.wave_file import stage_attempt
+from generators.synthetic import generate_wave
 
 ROWS = generate_wave({"bat_trang": 6, "dong_ky": 6, "van_phuc": 6}, seed=21)
 
@@ -148,7 +148,7 @@ def test_every_mistake_of_a_file_is_reported_in_one_pass(tmp_path):
 
 
 def test_the_benchmark_generator_writes_valid_waves(tmp_path):
-    from workflows.synthetic import generate_large_wave
+    from generators.synthetic import generate_large_wave
 
     path = tmp_path / "big.csv"
     path.write_bytes(generate_large_wave(400, seed=3))
@@ -156,7 +156,7 @@ def test_the_benchmark_generator_writes_valid_waves(tmp_path):
 
 
 def test_a_wave_failing_everywhere_is_counted_in_full_but_listed_up_to_the_limit(tmp_path):
-    from workflows.synthetic import generate_large_wave
+    from generators.synthetic import generate_large_wave
 
     lines = generate_large_wave(2_500, seed=5).decode().splitlines()
     column = lines[0].split(",").index("q1_noise")
@@ -175,7 +175,7 @@ def test_a_wave_failing_everywhere_is_counted_in_full_but_listed_up_to_the_limit
 
 
 def test_the_census_generator_writes_the_same_valid_wave_for_the_same_seed(tmp_path):
-    from workflows.synthetic import main
+    from generators.synthetic import main
 
     main(["300", str(tmp_path / "a.csv"), "--seed", "2"])
     main(["300", str(tmp_path / "b.csv"), "--seed", "2"])
@@ -187,7 +187,7 @@ def test_the_census_generator_writes_the_same_valid_wave_for_the_same_seed(tmp_p
 
 
 def test_ragged_records_are_counted_in_full_but_listed_up_to_the_limit(tmp_path):
-    from workflows.synthetic import generate_large_wave
+    from generators.synthetic import generate_large_wave
 
     lines = generate_large_wave(1_500, seed=6).decode().splitlines()
     path = tmp_path / "w.csv"

@@ -1,16 +1,16 @@
 """Code versions cover exactly the files each asset runs: its import closure, its SQL, its templates."""
 
+import re
+
 from workflows.definitions import defs
 from workflows.paths import PROJECT_ROOT
 from workflows.versions import COVERED
 
-# Modules no asset runs: the command line, the UI, automation, and the generators of the shipped data.
+# Modules no asset runs: the command line and the UI it starts, the raw folder's scan (the sensor's), automation.
 NOT_RUN_BY_ASSETS = {
-    "workflows/cli.py", "workflows/runner.py", "workflows/ui.py", "workflows/ui_gateway.py",
-    "workflows/process_family.py", "workflows/wave_list.py", "workflows/raw_folder.py", "workflows/terminal.py",
-    "workflows/definitions.py", "workflows/defs/automation.py", "workflows/defs/jobs.py",
-    "workflows/synthetic.py", "workflows/reconstruction.py", "workflows/portable_fits.py",
-    "workflows/follow_up.py",
+    *(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "workflows" / "command").glob("*.py")),
+    "workflows/intake/raw_folder.py", "workflows/definitions.py", "workflows/defs/automation.py",
+    "workflows/defs/jobs.py",
 }
 
 
@@ -31,14 +31,21 @@ def test_every_source_file_an_asset_runs_is_covered_and_no_other():
 
 def test_a_change_reaches_exactly_the_assets_that_run_it():
     covered = covered_by_asset()
-    assert "workflows/diagnostics.py" in covered["regression_models"]
+    assert "workflows/analysis/diagnostics.py" in covered["regression_models"]
     assert "reports/templates/validation.html.j2" in covered["raw_wave"]  # it writes validation.html
     # Code the models do not run leaves them fresh: the report's words and layout.
-    assert not {"workflows/narrative.py", "workflows/rendering.py"} & covered["regression_models"]
-    assert not {"workflows/rendering.py", "workflows/figures.py"} & covered["published_comparison"]
+    assert not {"workflows/report/narrative.py", "workflows/report/rendering.py"} & covered["regression_models"]
+    assert not {"workflows/report/rendering.py", "workflows/report/figures.py"} & covered["published_comparison"]
     templates = {name for name in set().union(*covered.values()) if name.startswith("reports/templates/")}
     assert templates and all(templates <= files for asset, files in covered.items() if asset == "wave_report")
     for asset in ("firm_indices", "enterprise_characteristics", "regression_models", "survey_responses"):
         assert not any(name.startswith("reports/") for name in covered[asset]), asset
     assert "sql/tbl_constraint_mentions.sql" in covered["constraint_mentions"]
     assert "sql/tbl_constraint_mentions.sql" not in covered["firm_indices"]
+
+
+def test_the_data_generators_live_outside_the_runtime_packages():
+    runtime = [p for folder in ("workflows", "schemas") for p in (PROJECT_ROOT / folder).rglob("*.py")]
+    importing = [str(p) for p in runtime
+                 if any(re.match(r"\s*(from|import)\s+generators\b", line) for line in p.read_text().splitlines())]
+    assert importing == []

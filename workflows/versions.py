@@ -71,7 +71,7 @@ def _imports(path: Path) -> list[str]:
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
-            # `from workflows import sql` imports the module workflows.sql.
+            # `from workflows import sql` imports the module workflows.warehouse.sql.
             names.extend(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 

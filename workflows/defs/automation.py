@@ -24,9 +24,9 @@ import dagster as dg
 from workflows.defs.jobs import wave_job
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
-from workflows.files import NotARegularFile, file_sha256
-from workflows.raw_folder import RawFolder, scan_raw_folder
-from workflows.terminal import printable
+from workflows.intake.files import NotARegularFile, file_sha256
+from workflows.intake.raw_folder import RawFolder, scan_raw_folder
+from workflows.command.terminal import printable
 
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.

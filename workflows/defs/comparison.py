@@ -6,11 +6,11 @@ import dagster as dg
 
 from schemas import codebook
 from schemas.questionnaire import CONTRACT_COLUMNS, REQUIRED_COLUMNS
-from workflows import documents, sql, staging
+from workflows.warehouse import documents, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
-from workflows.json_values import clean
+from workflows.warehouse.json_values import clean
 from workflows.versions import code_version
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 
 
 

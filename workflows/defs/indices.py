@@ -5,13 +5,13 @@ from collections.abc import Callable
 import dagster as dg
 
 from schemas import codebook
-from workflows import sql
-from workflows.column_lineage import model_metadata
-from workflows.tables import DERIVED_TABLES, DerivedTable
+from workflows.warehouse import sql
+from workflows.warehouse.column_lineage import model_metadata
+from workflows.warehouse.tables import DERIVED_TABLES, DerivedTable
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 
 
 def sql_table_asset(table: DerivedTable) -> dg.AssetsDefinition:

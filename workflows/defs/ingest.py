@@ -7,13 +7,14 @@ import dagster as dg
 
 from schemas.findings import ITEMS_PER_RULE
 from schemas.rules import error_count
-from workflows import outputs, staging
+from workflows.report import outputs
+from workflows.warehouse import staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
-from workflows.files import NotARegularFile
-from workflows.intake import receive, remove_orphan_copies, stage_attempt
-from workflows.warehouse import Warehouse
+from workflows.intake.files import NotARegularFile
+from workflows.intake.wave_file import receive, remove_orphan_copies, stage_attempt
+from workflows.warehouse.resource import Warehouse
 
 
 @dg.asset(

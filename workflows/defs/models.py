@@ -3,11 +3,12 @@
 import dagster as dg
 import duckdb
 
-from workflows import documents, model_specs, regression
-from workflows.json_values import clean
+from workflows.analysis import model_specs, regression
+from workflows.warehouse import documents
+from workflows.warehouse.json_values import clean
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 
 
 @dg.asset(

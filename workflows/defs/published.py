@@ -4,11 +4,13 @@
 import dagster as dg
 import pandas as pd
 
-from workflows import documents, provenance, published
+from workflows.analysis import published
+from workflows.report import provenance
+from workflows.warehouse import documents
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 
 
 

@@ -5,14 +5,16 @@ import time
 import dagster as dg
 
 from schemas.findings import ITEMS_PER_RULE
-from workflows import documents, outputs, provenance, publication, results, sql, staging
+from workflows.analysis import results
+from workflows.report import outputs, provenance
+from workflows.warehouse import documents, publication, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
-from workflows.report_context import report_context
-from workflows.files import file_sha256
-from workflows.rendering import render_html, render_pdf
-from workflows.warehouse import Warehouse
+from workflows.report.report_context import report_context
+from workflows.intake.files import file_sha256
+from workflows.report.rendering import render_html, render_pdf
+from workflows.warehouse.resource import Warehouse
 
 # Above this many firms the report names firm_indices.csv by its sha256 instead of carrying it,
 # so that the PDF's size stays the same however large the wave.

@@ -7,8 +7,8 @@ import dagster as dg
 from schemas.codebook import WAVE_ID
 
 from workflows import settings
-from workflows import restatement
-from workflows.warehouse import Warehouse
+from workflows.warehouse import restatement
+from workflows.warehouse.resource import Warehouse
 
 settings.apply_defaults()
 

@@ -9,14 +9,14 @@ import pandas as pd
 
 from schemas.findings import ERROR
 from schemas.rules import RULE_GROUPS, RuleGroup
-from workflows import sql, staging
+from workflows.warehouse import sql, staging
 from workflows.defs.ingest import raw_wave
-from workflows.column_lineage import model_metadata
-from workflows.tables import SURVEY_RESPONSES
+from workflows.warehouse.column_lineage import model_metadata
+from workflows.warehouse.tables import SURVEY_RESPONSES
 from workflows.ui_tables import table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
-from workflows.warehouse import Warehouse
+from workflows.warehouse.resource import Warehouse
 
 SAMPLE_ROWS = 10
 

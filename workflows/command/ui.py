@@ -1,7 +1,7 @@
 """`cleantech-survey ui`: the Dagster UI behind the project's gateway, with its daemon.
 
 This process serves the UI itself: Dagster's webserver app, built here and wrapped in
-`workflows.ui_gateway.UIGateway` (no cross-origin or in-address operations, no partition key
+`workflows.command.ui_gateway.UIGateway` (no cross-origin or in-address operations, no partition key
 that is not a wave id, no run config naming resources), served by uvicorn. Beside it run, as
 its children, one code server (Dagster's own, shared by the UI and the daemon as `dagster dev`
 shares it) that loads `workflows.definitions`, and the daemon (`dagster-daemon run`), which
@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 
 from workflows import paths, settings
-from workflows.process_family import STOP_SECONDS, Stopper
+from workflows.command.process_family import STOP_SECONDS, Stopper
 
 MODULE = "workflows.definitions"
 GRACEFUL_HTTP_SECONDS = 1
@@ -101,7 +101,7 @@ def _serve(host: str, port: int, listeners: list[socket.socket], stopper: Stoppe
     from dagster_webserver.app import create_app_from_workspace_process_context
     from dagster_webserver.version import __version__ as webserver_version
 
-    from workflows.ui_gateway import UIGateway
+    from workflows.command.ui_gateway import UIGateway
 
     class Server(uvicorn.Server):
         """uvicorn's server, with the signals left to `Stopper` (uvicorn re-raises them on exit)."""
@@ -140,7 +140,7 @@ def _serve(host: str, port: int, listeners: list[socket.socket], stopper: Stoppe
 def _listen(host: str, port: int) -> list[socket.socket]:
     """The listening sockets, bound before anything starts: a port in use is a sentence, at once;
     a browser that connects while Dagster loads waits instead of being refused."""
-    from workflows.cli import UsageError
+    from workflows.command.cli import UsageError
 
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)

@@ -2,8 +2,8 @@
 
 `generate_wave` draws any number of firms from cluster profiles modelled on the paper's
 Table 2, for tests; `generate_large_wave` draws census-size waves column by column, for
-benchmarks (`python -m workflows.synthetic 1000000 wave.csv`). The shipped 2007 wave is
-reconstructed to the paper's published figures by `workflows.reconstruction`.
+benchmarks (`python -m generators.synthetic 1000000 wave.csv`). The shipped 2007 wave is
+reconstructed to the paper's published figures by `generators.reconstruction`.
 """
 
 import csv
@@ -198,11 +198,11 @@ def generate_large_wave(n: int, seed: int) -> bytes:
 
 
 def main(arguments: list[str] | None = None) -> None:
-    """`python -m workflows.synthetic FIRMS FILE [--seed S]`: write a valid synthetic wave of any size."""
+    """`python -m generators.synthetic FIRMS FILE [--seed S]`: write a valid synthetic wave of any size."""
     import argparse
     from pathlib import Path
 
-    parser = argparse.ArgumentParser(prog="python -m workflows.synthetic", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m generators.synthetic", description=main.__doc__)
     parser.add_argument("firms", type=int, help="how many firms (rows)")
     parser.add_argument("file", type=Path, help="the CSV file to write")
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same bytes (default 1)")

@@ -6,10 +6,10 @@ import duckdb
 import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
-from workflows import documents, staging
-from workflows.model_specs import paper_models
-from workflows.json_values import clean
-from workflows.tables import value_columns
+from workflows.warehouse import documents, staging
+from workflows.analysis.model_specs import paper_models
+from workflows.warehouse.json_values import clean
+from workflows.warehouse.tables import value_columns
 
 
 

@@ -14,7 +14,7 @@ partition, and the failed run's events stay for the audit).
 import dagster as dg
 import duckdb
 
-from workflows.publication import JOURNAL_DDL
+from workflows.warehouse.publication import JOURNAL_DDL
 
 RESTATES_TAG = "cleantech/restates_run"
 NOTHING_PUBLISHED = "none"

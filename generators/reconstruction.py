@@ -14,7 +14,7 @@ contradicts itself. It works in four steps:
    pressure, found the same way for the OLS of Table 5 (signs, significance, R² 0.394);
 4. the remaining answers, drawn to the exact counts of the paper's text.
 
-Run `python -m workflows.reconstruction` to write `data/raw/2007.csv` and register its
+Run `python -m generators.reconstruction` to write `data/raw/2007.csv` and register its
 sha256 in `data/raw/synthetic.json`; the same seed always gives the same bytes.
 """
 
@@ -25,9 +25,9 @@ import numpy as np
 
 from schemas import codebook
 from workflows.paths import RAW_DIR
-from workflows.portable_fits import logit_fit, ols_fit, portable_exp, portable_log, rounded_loss, square
-from workflows.provenance import write_synthetic
-from workflows.synthetic import to_csv
+from generators.portable_fits import logit_fit, ols_fit, portable_exp, portable_log, rounded_loss, square
+from workflows.report.provenance import write_synthetic
+from generators.synthetic import to_csv
 
 SEED = 20070901
 SIZES = {"bat_trang": 15, "dong_ky": 16, "van_phuc": 20}
@@ -531,7 +531,7 @@ def reconstruct(seed: int = SEED) -> list[dict]:
 def write_2007(seed: int = SEED) -> dict:
     """Write data/raw/2007.csv and register its sha256 as a synthetic file."""
     return write_synthetic(
-        "2007.csv", to_csv(reconstruct(seed)), "reconstruction", "python -m workflows.reconstruction", seed,
+        "2007.csv", to_csv(reconstruct(seed)), "reconstruction", "python -m generators.reconstruction", seed,
         "Synthetic reconstruction consistent with the aggregates published by Konstadakopulos (2008); "
         "not the original survey responses.")
 

@@ -23,7 +23,7 @@ from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from workflows import narrative
+from workflows.report import narrative
 from workflows.paths import FONTS_DIR, TEMPLATES_DIR
 
 SHIPPED_FONT_CONFIGURATION = FONTS_DIR / "fonts.conf"

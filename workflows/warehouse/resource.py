@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import faults, publication
-from workflows.locking import WarehouseBusy, warehouse_lock
+from workflows import faults
+from workflows.warehouse import publication
+from workflows.warehouse.locking import WarehouseBusy, warehouse_lock
 
 # Extensions that would download at run time are unavailable offline; fail fast instead.
 OFFLINE_DUCKDB = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -185,7 +186,7 @@ class Warehouse:
         if not self._publishing:
             self._conn.begin()
             self._publishing = True
-        from workflows import restatement  # Dagster's, imported by runs only (`waves` stays quick)
+        from workflows.warehouse import restatement  # Dagster's, imported by runs only (`waves` stays quick)
 
         try:
             restatement.record_published(self._conn, context.partition_key, context.asset_key.to_user_string(),

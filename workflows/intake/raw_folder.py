@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.codebook import IDENTIFIER
-from workflows.files import NotARegularFile, kind_of, open_regular
+from workflows.intake.files import NotARegularFile, kind_of, open_regular
 
 SUFFIX = ".csv"
 WAVE_FILE = re.compile(rf"({IDENTIFIER})\.csv")

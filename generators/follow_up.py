@@ -4,7 +4,7 @@ Most firms are interviewed again two years later (some have gone, some are new),
 have grown, and adoption has spread, fastest where it was rarest. The questionnaire also
 changed a little, as real ones do: the respondent's phone is no longer asked, and a
 question on the kiln's or loom's energy source was added outside the contract (a
-warning, not an error). Run `python -m workflows.follow_up` after the 2007 file exists;
+warning, not an error). Run `python -m generators.follow_up` after the 2007 file exists;
 the same seed always gives the same bytes, registered in `data/raw/synthetic.json`.
 """
 
@@ -14,9 +14,9 @@ import numpy as np
 
 from schemas import codebook
 from workflows.paths import RAW_DIR
-from workflows.provenance import write_synthetic
-from workflows.reconstruction import reconstruct
-from workflows.synthetic import SHIPPED_COLUMNS, generate_wave, to_csv
+from workflows.report.provenance import write_synthetic
+from generators.reconstruction import reconstruct
+from generators.synthetic import SHIPPED_COLUMNS, generate_wave, to_csv
 
 SEED = 20090901
 LEFT = {"bat_trang": 2, "dong_ky": 2, "van_phuc": 3}
@@ -70,7 +70,7 @@ def follow_up_csv(seed: int = SEED, earlier: list[dict] | None = None) -> bytes:
 
 def write_2009(seed: int = SEED) -> dict:
     """Write data/raw/2009.csv and register its sha256 as a synthetic file."""
-    return write_synthetic("2009.csv", follow_up_csv(seed), "follow-up", "python -m workflows.follow_up",
+    return write_synthetic("2009.csv", follow_up_csv(seed), "follow-up", "python -m generators.follow_up",
                            seed, "Synthetic follow-up of the 2007 reconstruction; not survey responses.")
 
 

@@ -30,8 +30,8 @@ from schemas.predicates import quoted
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict, judge
 from schemas.quality import quality_warnings
 from schemas.raw_wave import CONTRACT_COLUMNS
-from workflows import staging
-from workflows.files import open_regular
+from workflows.warehouse import staging
+from workflows.intake.files import open_regular
 
 CHUNK = 1 << 20
 # Far above any questionnaire, yet bounded: a breach is a finding, never gigabytes of memory.

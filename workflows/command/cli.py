@@ -4,7 +4,7 @@ Exit statuses: 0 done; 1 the wave failed validation; 2 wrong call; 3 the warehou
 busy with another run; 4 an unexpected fault (its sentence says what; --debug adds the traceback).
 
 Whatever the command prints that comes from a file, a cell, a path or an exception (messages,
-firm ids, file names, failure sentences) goes through `workflows.terminal.printable`: an
+firm ids, file names, failure sentences) goes through `workflows.command.terminal.printable`: an
 escape sequence in a cell is shown as `\\x1b[2J`, never obeyed by the terminal.
 """
 
@@ -16,8 +16,8 @@ import traceback
 from pathlib import Path
 
 from schemas.codebook import WAVE_ID
-from workflows.terminal import printable
-from workflows.warehouse import WarehouseDamaged
+from workflows.command.terminal import printable
+from workflows.warehouse.resource import WarehouseDamaged
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUSY, EXIT_FAULT = 0, 1, 2, 3, 4
 SHOWN_ERRORS = 20
@@ -156,7 +156,7 @@ def _wave_published_in(folder: Path) -> str | None:
 
 
 def run_command(args) -> int:
-    from workflows.runner import run_wave
+    from workflows.command.runner import run_wave
 
     source, wave = _checked_call(args)
     outcome = run_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
@@ -164,7 +164,7 @@ def run_command(args) -> int:
 
 
 def validate_command(args) -> int:
-    from workflows.runner import validate_wave
+    from workflows.command.runner import validate_wave
 
     source, wave = _checked_call(args)
     outcome = validate_wave(source, wave, args.out, args.all_errors, quiet=not args.debug)
@@ -215,13 +215,13 @@ def _print_findings(source: Path, outcome) -> None:
 
 
 def ui_command(args) -> int:
-    from workflows.ui import serve
+    from workflows.command.ui import serve
 
     return serve(args.host, args.port)
 
 
 def waves_command(args) -> int:
-    from workflows.wave_list import print_waves
+    from workflows.command.wave_list import print_waves
 
     return print_waves()
 

@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage
 
-from workflows.tables import DerivedTable
+from workflows.warehouse.tables import DerivedTable
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ LINEAGE_DDL = "create table if not exists staging.column_lineage (key varchar pr
 
 def model_metadata(conn: duckdb.DuckDBPyConnection, table: DerivedTable) -> dict:
     """The table's column schema and lineage, and the model's file and text, for the asset's page in the UI."""
-    from workflows import sql
+    from workflows.warehouse import sql
 
     text = sql.load_sql(table.model)
     metadata = {"dagster/column_schema": column_schema(table),

@@ -47,7 +47,7 @@ class DerivedTable:
         missing = [f"{n} {t}" for n, t in declared if (n, t) not in actual]
         undeclared = [f"{n} {t}" for n, t in actual if (n, t) not in declared]
         order = "" if missing or undeclared else " (the same columns in another order)"
-        return (f"sql/{self.model}.sql gives the columns of {self.name} otherwise than workflows/tables.py declares "
+        return (f"sql/{self.model}.sql gives the columns of {self.name} otherwise than workflows/warehouse/tables.py declares "
                 f"them{order}: declared but not given: {', '.join(missing) or 'none'}; given but not declared: "
                 f"{', '.join(undeclared) or 'none'}. Change the declaration or the model so that they agree.")
 

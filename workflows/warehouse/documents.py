@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from workflows.json_values import clean
+from workflows.warehouse.json_values import clean
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from workflows import settings
-from workflows.locking import first_use
-from workflows.warehouse import check_warehouse, warehouse_sentence
+from workflows.warehouse.locking import first_use
+from workflows.warehouse.resource import check_warehouse, warehouse_sentence
 
 @dataclass
 class Outcome:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
 from schemas.rules import RULE_GROUPS, error_count
-from workflows.json_values import clean
+from workflows.warehouse.json_values import clean
 
 
 def validation_document(wave: str, findings: pd.DataFrame, counts: dict[str, int], all_items: bool = False) -> dict:
@@ -38,7 +38,7 @@ def validation_document(wave: str, findings: pd.DataFrame, counts: dict[str, int
 
 def validation_html(wave: str, source_name: str, sha256: str, findings: pd.DataFrame, counts: dict[str, int]) -> str:
     """The survey manager's validation report: the findings grouped by rule group, errors first."""
-    from workflows.rendering import render_html
+    from workflows.report.rendering import render_html
 
     sections = []
     for group in sorted(RULE_GROUPS, key=lambda g: g.severity):

@@ -1,6 +1,6 @@
 """The declared regression models fitted with statsmodels, with the checks a referee asks for.
 
-The models themselves are declared in `workflows.model_specs`. Every logit also gets a
+The models themselves are declared in `workflows.analysis.model_specs`. Every logit also gets a
 separation check and, when separation is found or events are few, Firth's penalised fit. A
 model that cannot be fitted on a wave is reported as not converged, with null estimates,
 never as a crash.
@@ -16,9 +16,9 @@ from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-from workflows import diagnostics, model_specs
-from workflows.model_specs import DERIVED, ModelSpec
-from workflows.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
+from workflows.analysis import diagnostics, model_specs
+from workflows.analysis.model_specs import DERIVED, ModelSpec
+from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
 
 
 def fit_all(firms: pd.DataFrame) -> dict[str, dict]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 
 from workflows import settings
-from workflows.files import NotARegularFile, file_sha256
-from workflows.warehouse import warehouse_sentence
-from workflows.raw_folder import RawFolder, scan_raw_folder
-from workflows.terminal import printable
+from workflows.intake.files import NotARegularFile, file_sha256
+from workflows.warehouse.resource import warehouse_sentence
+from workflows.intake.raw_folder import RawFolder, scan_raw_folder
+from workflows.command.terminal import printable
 
 
 def print_waves() -> int:

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 
 from schemas import codebook
-from workflows import figures, model_specs, narrative, provenance
-from workflows.published import stars
-from workflows.tables import TABLE
+from workflows.analysis import model_specs
+from workflows.report import figures, narrative, provenance
+from workflows.analysis.published import stars
+from workflows.warehouse.tables import TABLE
 from workflows.versions import files_version
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from babel.numbers import format_decimal, format_percent
 
 from schemas import codebook
-from workflows import model_specs
+from workflows.analysis import model_specs
 from workflows.paths import TEMPLATES_DIR
 
 LANGUAGES = ("en", "de")

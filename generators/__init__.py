@@ -1,0 +1,1 @@
+"""Generators of the shipped synthetic waves and the benchmark's waves; not part of the runtime."""

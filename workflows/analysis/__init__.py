@@ -1,0 +1,1 @@
+"""The models and the figures a wave's results hold."""

@@ -1,0 +1,1 @@
+"""The report and the validation files: context, sentences, figures, rendering, outputs."""

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: the resource, staging, SQL models, documents, publication."""
