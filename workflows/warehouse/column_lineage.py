@@ -12,9 +12,6 @@ import logging
 
 import dagster as dg
 import duckdb
-import sqlglot
-from sqlglot import exp
-from sqlglot.lineage import lineage
 
 from workflows.warehouse.tables import DerivedTable
 
@@ -37,6 +34,11 @@ def warehouse_schema(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str
 
 def column_lineage(sql: str, columns: list[str], schema: dict[str, dict[str, str]]) -> dg.TableColumnLineage | None:
     """Each output column's source columns, by the asset that publishes their table; None if the SQL defeats the parser."""
+    # Imported here: a run whose lineage is kept in the warehouse never loads the parser.
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.lineage import lineage
+
     try:
         # All columns in one pass over the model: the query is qualified once, not once per column.
         nodes = lineage(None, sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb")
