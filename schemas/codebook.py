@@ -1,6 +1,8 @@
-"""The questionnaire's codes, in the order of the input contract (`shared/spec/raw-wave-format.md`).
+"""The codes the project relies on beyond what a form says, and the forms' choice lists by their old names.
 
-Every list of codes the project uses (validation, SQL tables, the report) comes from here.
+The choice lists themselves (clusters, constraints, sources, ...) are declared once, in the
+survey team's XLSForms (`schemas/forms/`); `CLUSTERS`, `Q10_CONSTRAINTS` and the others
+are read from the newest form that asks each question, in its order.
 """
 
 import re
@@ -10,25 +12,27 @@ IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 # The one compiled wave-id rule: the command line, the assets, the sensor and the UI's gateway check by it.
 WAVE_ID = re.compile(IDENTIFIER)
 
-CLUSTERS = ("bat_trang", "dong_ky", "van_phuc")
-# The paper's single ordinal CLUSTER variable.
-CLUSTER_CODES = {"bat_trang": 1, "dong_ky": 2, "van_phuc": 3}
-CLUSTER_NAMES = {"bat_trang": "Bat Tràng", "dong_ky": "Đông Kỵ", "van_phuc": "Vạn Phúc"}
-
-OWNERSHIP = ("private", "household", "cooperative", "state")
+# A question answered yes or no is published as a boolean.
 YES_NO = ("yes", "no")
-Q9_INTRODUCERS = (
-    "own_initiative", "university", "cluster_firm", "government",
-    "customer", "supplier", "consultant", "other",
-)
-Q10_CONSTRAINTS = (
-    "capital", "trained_workers", "knowledge", "incentives", "managers", "market", "other",
-)
-Q18_SOURCES = (
-    "buyers", "suppliers", "similar_firms", "other_industry_firms", "foreign_partners",
-    "government", "trade_association", "research_university", "consultants",
-    "training_institutions", "other",
-)
-Q20_INITIATORS = ("my_company", "partner", "both")
-Q21_LOCATIONS = ("village", "province", "vietnam", "abroad")
-Q22_FREQUENCIES = ("often", "occasionally", "never")
+# The paper's single ordinal CLUSTER variable (the contract's cluster_code).
+CLUSTER_CODES = {"bat_trang": 1, "dong_ky": 2, "van_phuc": 3}
+
+# Each choice list the project's code names, by the question whose choices it is.
+CHOICE_LISTS = {
+    "CLUSTERS": "cluster",
+    "OWNERSHIP": "ownership",
+    "Q9_INTRODUCERS": "q9_introduced_by",
+    "Q10_CONSTRAINTS": "q10_constraint_1",
+    "Q18_SOURCES": "q18_sources",
+    "Q20_INITIATORS": "q20_initiator",
+    "Q21_LOCATIONS": "q21_partner_locations",
+    "Q22_FREQUENCIES": "q22_help_equipment",
+}
+
+
+def __getattr__(name: str):
+    if name in CHOICE_LISTS:
+        from schemas.questionnaire import project
+
+        return project().question[CHOICE_LISTS[name]].codes
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,13 +15,11 @@ import duckdb
 import pandas as pd
 
 from schemas.predicates import ORDER_COLUMN, literal, quoted
-from schemas.questionnaire import PERSONAL_COLUMNS
-from schemas.raw_wave import CONTRACT_COLUMNS, REQUIRED_COLUMNS, RawWave
+from schemas import questionnaire as questionnaires
+from schemas.questionnaire import Questionnaire
 from schemas.rules import (
     CELL_RULE_OF_CHECK,
     ERROR,
-    ROW_RULES,
-    ROW_RULE_OF_CHECK,
     SEVERITY,
     VALUE_CHARACTERS,
     WARNING,
@@ -35,7 +33,11 @@ __all__ = ["ERROR", "WARNING", "VALUE_CHARACTERS", "ITEMS_PER_RULE", "Finding", 
 # How many findings of one rule `validation.json` lists unless every one is asked for.
 ITEMS_PER_RULE = 1000
 
-_SCHEMA = RawWave.to_schema()
+
+
+def _default() -> Questionnaire:
+    """The newest shipped form: what a frame is judged by when no form is named."""
+    return questionnaires.shipped()[-1]
 
 
 @dataclass(frozen=True)
@@ -88,18 +90,19 @@ class Verdict:
 
 
 def judge(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
-          items_per_rule: int | None = ITEMS_PER_RULE) -> Verdict:
-    """Judge every row of `relation` (text columns and `source_row`) by every rule of the model.
+          items_per_rule: int | None = ITEMS_PER_RULE, questionnaire: Questionnaire | None = None) -> Verdict:
+    """Judge every row of `relation` (text columns and `source_row`) by every rule of the questionnaire's model.
 
     Findings come in file order, at most `items_per_rule` per rule (all when None).
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    questionnaire = questionnaire or _default()
+    missing = [c for c in questionnaire.required_columns if c not in columns]
     verdict = Verdict.of([
         Finding("missing_column", column, None, None, None,
                 f"The required column '{column}' is missing from the file's header.")
         for column in missing
     ])
-    branches = failure_queries(relation, columns)
+    branches = failure_queries(relation, columns, questionnaire)
     conn.execute("create or replace temp table wave_failures as\n" + "\nunion all\n".join(branches))
     counts = dict(conn.execute("select rule, count(*) from wave_failures group by rule").fetchall())
     listed = conn.execute(
@@ -112,14 +115,14 @@ def judge(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
     ).df()
     rows = context_rows(conn, relation, listed["record"])
     conn.execute("drop table wave_failures")
-    return verdict + Verdict([_finding(case, rows) for case in listed.itertuples()], counts)
+    return verdict + Verdict([_finding(case, rows, questionnaire) for case in listed.itertuples()], counts)
 
 
-def failure_queries(relation: str, columns: list[str]) -> list[str]:
+def failure_queries(relation: str, columns: list[str], questionnaire: Questionnaire) -> list[str]:
     """One query per check of the model on the columns present: the rows that break it."""
     present = set(columns)
     queries = []
-    for position, (name, column) in enumerate(_SCHEMA.columns.items()):
+    for position, (name, column) in enumerate(_schema(questionnaire).columns.items()):
         if name not in present:
             continue
         checks = [("not_nullable", {})] if not column.nullable else []
@@ -129,10 +132,10 @@ def failure_queries(relation: str, columns: list[str]) -> list[str]:
             queries.append(_failing_rows(relation, rule.name, check, name, position,
                                          rule.predicate(quoted(name), **statistics)))
     # A row rule whose input column is missing is skipped: the missing-column rule reports it instead.
-    for rule in ROW_RULES:
+    for rule in questionnaire.row_rules:
         if present >= set(rule.reads):
             queries.append(_failing_rows(relation, rule.name, rule.check, rule.column,
-                                         CONTRACT_COLUMNS.index(rule.column), rule.predicate))
+                                         questionnaire.columns.index(rule.column), rule.predicate))
     return queries
 
 
@@ -156,37 +159,45 @@ def context_rows(conn: duckdb.DuckDBPyConnection, relation: str, rows: pd.Series
     return frame.set_index(ORDER_COLUMN)
 
 
-def validate_rows(rows: pd.DataFrame, items_per_rule: int | None = None) -> list[Finding]:
+def validate_rows(rows: pd.DataFrame, items_per_rule: int | None = None,
+                  questionnaire: Questionnaire | None = None) -> list[Finding]:
     """Every rule failure of a frame (indexed by record number), in file order: the model on a frame."""
+    questionnaire = questionnaire or _default()
     frame = rows.rename_axis(ORDER_COLUMN).reset_index().astype(object)
     frame = frame.where(frame.notna(), None)
     with duckdb.connect() as conn:
         conn.register("rows_frame", frame)
         conn.execute("create temp table frame_rows as select * from rows_frame")
-        return judge(conn, "frame_rows", [c for c in rows.columns if c in CONTRACT_COLUMNS],
-                     items_per_rule).findings
+        return judge(conn, "frame_rows", [c for c in rows.columns if c in questionnaire.columns],
+                     items_per_rule, questionnaire).findings
 
 
-def _finding(case, rows: pd.DataFrame) -> Finding:
+def _finding(case, rows: pd.DataFrame, questionnaire: Questionnaire) -> Finding:
     row, column, rule = int(case.record), case.column, case.rule
     record = rows.loc[row]
-    value = None if column in PERSONAL_COLUMNS else _text(record.get(column))
+    value = None if column in questionnaire.personal_columns else _text(record.get(column))
     return Finding(rule, column, row, bounded(_text(record.get("firm_id"))), bounded(value),
-                   _sentence(case.check_name, column, value, record), SEVERITY[rule])
+                   _sentence(questionnaire, case.check_name, column, value, record), SEVERITY[rule])
 
 
 def _text(value) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def _statistics(column: str, check: str) -> dict:
-    for candidate in _SCHEMA.columns[column].checks:
+def _schema(questionnaire: Questionnaire):
+    return questionnaire.model.to_schema()
+
+
+def _statistics(questionnaire: Questionnaire, column: str, check: str) -> dict:
+    for candidate in _schema(questionnaire).columns[column].checks:
         if candidate.name == check:
             return candidate.statistics
     return {}
 
 
-def _sentence(check: str, column: str, cell: str | None, row: pd.Series) -> str:
+def _sentence(questionnaire: Questionnaire, check: str, column: str, cell: str | None, row: pd.Series) -> str:
     """The finding's message, said by its rule's record; it judges by the cell's full text and quotes it bounded."""
-    rule = CELL_RULE_OF_CHECK.get(check) or ROW_RULE_OF_CHECK[check]
-    return rule.sentence(Case(column, cell, _statistics(column, check), row))
+    rule = CELL_RULE_OF_CHECK.get(check) or questionnaire.row_rule_of_check[check]
+    question = questionnaire.question[column]
+    return rule.sentence(Case(column, cell, _statistics(questionnaire, column, check), row, question.label,
+                              question.constraint_message))

@@ -10,10 +10,9 @@ one SQL query over the staged rows; only the listed warnings come back for their
 import duckdb
 import pandas as pd
 
-from schemas import codebook
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
 from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
-from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS, project
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
 FENCE_IQR = 3.0
@@ -102,7 +101,7 @@ def _outlier_finding(row) -> Finding:
     return Finding(
         "outlier", row.reported, int(row.record), _text(row.firm_id), _text(row.value),
         f"The {what} of {_amount(row.amount)} lies far outside what other firms in "
-        f"{codebook.CLUSTER_NAMES.get(row.cluster, row.cluster)} report "
+        f"{project().question['cluster'].choice_label(row.cluster)} report "
         f"({_amount(max(row.low, 0))} to {_amount(row.high)}); please confirm it with the interviewer.",
         WARNING,
     )

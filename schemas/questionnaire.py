@@ -1,18 +1,40 @@
-"""Every question of the raw wave, declared once, in the order of the input contract.
+"""The questionnaire: the survey team's XLSForms, compiled into questions and rules.
 
-A question's declaration is its whole truth: from it follow the pandera field that judges
-its cells (`raw_wave.py`), the column's cast in the published `survey_responses`
-(`staged_answer`, spliced into `sql/stg_survey_responses.sql`), whether the file may leave
-the column out, and the answer a test fixture gives when it says nothing about the
-question (`example`). Kinds are XLSForm's types: text, integer, decimal, date, select_one,
-select_multiple.
+The forms in `schemas/forms/` are the declaration of every question, code, range, label
+and skip rule (`xlsform.py` reads them). A `Questionnaire` is one form compiled: its
+`Question`s, the row rules of its `relevant` and `constraint` columns, and what a form
+cannot say, declared here once by question name (which cells are personal, which columns
+a file may leave out, the firm id's format) or in `rules.py` (ranked answers, interview
+times, consistency warnings). From a question follow its pandera field (`raw_wave.py`),
+its cast in `survey_responses` (`staged_answer`), its column there, and the answer a test
+fixture gives when it says nothing about it (`example`).
+
+Which form judges a wave: the one named on the command line; else the form whose
+`settings` version the file's version column names; else the one assigned to the wave id
+(`WAVE_FORMS`); else the newest shipped form that the file's header fits.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
+from pathlib import Path
 
 import pandera.pandas as pa
 
 from schemas import codebook
+from schemas.predicates import has_text, quoted
+from schemas.rules import FORM_RULE_GROUP, FORM_RULE_NAMES, ROW_RULES, Case, RowRule, named
+from schemas.xlsform import Form, FormError, FormQuestion, compile_expression, read_form
+
+FORMS_DIR = Path(__file__).resolve().parent / "forms"
+# The files this module reads, for the code versions of the assets that import it (`workflows/versions.py`).
+READS = ("schemas/forms/*.xlsx",)
+# The shipped form each wave id is judged by when its file names no version.
+WAVE_FORMS = {"2007": "2007.xlsx", "2009": "2009.xlsx"}
+
+# What a form cannot say, by question name.
+ALSO_CHECKED_BY = {"firm_id": ("is_identifier", "unique_firm_id"), "interviewer_id": ("is_interviewer_id",)}
+PERSONAL = ("respondent_name", "respondent_phone")
+MAY_BE_ABSENT = ("respondent_name", "respondent_phone", "notes", "interviewer_id", "interview_start", "interview_end")
 
 KINDS = ("text", "integer", "decimal", "date", "datetime", "select_one", "select_multiple")
 
@@ -27,7 +49,7 @@ class Question:
     high: float | None = None
     # A select_multiple answer names at most this many codes.
     most: int | None = None
-    # Every firm must answer it; a skip rule or an "other" rule may still demand an optional one.
+    # Every firm must answer it; a skip rule may still demand an optional one.
     required: bool = True
     # The file may leave the whole column out.
     may_be_absent: bool = False
@@ -35,6 +57,14 @@ class Question:
     also_checked_by: tuple[str, ...] = ()
     # Never copied into the warehouse's published tables or any output.
     personal: bool = False
+    # The form's words: the question and each choice per language, the constraint's message.
+    labels: dict = field(default_factory=dict, compare=False)
+    choice_labels: dict = field(default_factory=dict, compare=False)
+    constraint_message: str = ""
+    relevant: str = ""
+    constraint: str = ""
+    # Required whenever `relevant` holds (its relevance rule says so; `required` is then False).
+    required_when_asked: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -106,84 +136,271 @@ class Question:
             return self.codes[0]
         return "x"
 
-
-def _yes_no(name: str, label: str) -> Question:
-    return Question(name, label, "select_one", codebook.YES_NO)
-
-
-def _rating(name: str, label: str, *, required: bool = True) -> Question:
-    """A 1-10 scale answer."""
-    return Question(name, label, "integer", low=1, high=10, required=required)
+    def choice_label(self, code: str, language: str = "en") -> str:
+        """A choice's label in the language, else in English, else the code itself."""
+        labels = self.choice_labels.get(code, {})
+        return labels.get(language) or labels.get("en") or code
 
 
-def _optional_text(name: str, label: str) -> Question:
-    return Question(name, label, required=False)
+@dataclass(frozen=True, eq=False)
+class Questionnaire:
+    """One form compiled: its questions and the row rules it and the project give."""
+
+    name: str
+    version: str
+    title: str
+    questions: tuple[Question, ...]
+    form_rules: tuple[RowRule, ...] = ()
+    path: Path | None = None
+
+    @cached_property
+    def question(self) -> dict[str, Question]:
+        return {question.name: question for question in self.questions}
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.question)
+
+    @cached_property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(q.name for q in self.questions if not q.may_be_absent)
+
+    @cached_property
+    def personal_columns(self) -> tuple[str, ...]:
+        return tuple(q.name for q in self.questions if q.personal)
+
+    @cached_property
+    def row_rules(self) -> tuple[RowRule, ...]:
+        """The form's rules, then the project's rules whose questions the form has."""
+        return self.form_rules + tuple(rule for rule in ROW_RULES if set(rule.reads) <= set(self.columns))
+
+    @cached_property
+    def row_rule_of_check(self) -> dict[str, RowRule]:
+        return {rule.check: rule for rule in self.row_rules}
+
+    @cached_property
+    def model(self):
+        """The pandera model of a wave judged by this questionnaire."""
+        from schemas.raw_wave import model_of
+
+        return model_of(self)
+
+    def staged_answers(self) -> str:
+        """The typed select list of `survey_responses`: every question but the personal ones."""
+        return ",\n        ".join(answer for q in self.questions if (answer := q.staged_answer()) is not None)
+
+    def fits(self, header: list[str]) -> bool:
+        """Whether a file with this header has every column this questionnaire requires."""
+        return set(self.required_columns) <= set(header)
 
 
-QUESTIONS = (
-    Question("firm_id", "Stable enterprise id; the same firm keeps it across waves.",
-             also_checked_by=("is_identifier", "unique_firm_id")),
-    Question("interview_date", "Day of the interview (YYYY-MM-DD).", "date"),
-    Question("cluster", "Village cluster.", "select_one", codebook.CLUSTERS),
-    Question("ownership", "Legal form.", "select_one", codebook.OWNERSHIP),
-    Question("years_in_operation", "Years in operation (YEARS).", "integer", low=0, high=200),
-    Question("employees", "Full-time employees (EMPL).", "integer", low=0, high=100000),
-    Question("turnover_kvnd", "Annual turnover, thousand VND (TURN).", "decimal", low=0),
-    Question("export_share_pct", "Share of turnover exported, %.", "decimal", low=0, high=100),
-    _rating("q1_noise", "Q1 seriousness of noise pollution (10 = very serious)."),
-    _rating("q1_air", "Q1 seriousness of air pollution."),
-    _rating("q1_water", "Q1 seriousness of water pollution (river/pond)."),
-    _rating("q2_resources", "Q2 sustainability of local resources (10 = totally)."),
-    _yes_no("q3_complaints_village", "Q3 aware of complaints in the village."),
-    _yes_no("q4_complaint_own", "Q4 complaint made about the firm's own plant."),
-    _yes_no("q5_control_agreement", "Q5 pollution-control agreement with local leaders."),
-    _yes_no("q6_equipment_installed", "Q6 installed pollution-control equipment 2001-2006."),
-    Question("q7_capital_cost_mvnd", "Q7 average annual capital cost of pollution control, million VND.",
-             "decimal", low=0),
-    Question("q8_om_cost_mvnd", "Q8 average annual operation and maintenance cost, million VND.", "decimal", low=0),
-    Question("q9_introduced_by", "Q9 who introduced the equipment.", "select_one", codebook.Q9_INTRODUCERS,
-             required=False),
-    *(Question(f"q10_constraint_{rank}", f"Q10 constraint ranked {ordinal}.", "select_one", codebook.Q10_CONSTRAINTS,
-               required=False)
-      for rank, ordinal in ((1, "first"), (2, "second"), (3, "third"))),
-    _optional_text("q10_other_text", "Q10 the 'other' constraint, in words."),
-    _yes_no("q11_buyers_asked_compliance", "Q11 buyers asked whether local plants comply."),
-    _yes_no("q12_buyers_considered_performance", "Q12 buyers considered the plant's environmental performance."),
-    _yes_no("q13_buyers_offered_help", "Q13 buyers offered help to reduce emissions."),
-    _yes_no("q14_subsidised_loan", "Q14 received a low-interest loan for pollution control."),
-    Question("q15_monitoring_visits", "Q15 government monitoring visits in the past year.", "integer", low=0, high=365),
-    Question("q16_warnings_donre", "Q16 warning letters from the provincial DoNRE.", "integer", low=0, high=100),
-    Question("q16_warnings_commune", "Q16 warning letters from the local commune.", "integer", low=0, high=100),
-    _yes_no("q17_aware_clean_tech", "Q17 knows of environmentally friendly products or processes."),
-    Question("q18_sources", "Q18 up to three sources of knowledge on clean technology.", "select_multiple",
-             codebook.Q18_SOURCES, most=3, required=False),
-    _optional_text("q18_other_text", "Q18 the 'other' source, in words."),
-    _rating("q19_partner_importance", "Q19 importance of the main interaction.", required=False),
-    Question("q20_initiator", "Q20 who initiates the interaction.", "select_one", codebook.Q20_INITIATORS,
-             required=False),
-    Question("q21_partner_locations", "Q21 where the innovation partners are.", "select_multiple",
-             codebook.Q21_LOCATIONS, most=4, required=False),
-    Question("q22_help_equipment", "Q22 sought help acquiring equipment.", "select_one", codebook.Q22_FREQUENCIES),
-    Question("q22_help_compliance", "Q22 sought information on compliance.", "select_one", codebook.Q22_FREQUENCIES),
-    Question("q22_help_banks", "Q22 sought help dealing with banks.", "select_one", codebook.Q22_FREQUENCIES),
-    Question("q22_help_senior_gov", "Q22 sought help with senior government.", "select_one", codebook.Q22_FREQUENCIES),
-    Question("respondent_name", "The respondent's name.", required=False, may_be_absent=True, personal=True),
-    Question("respondent_phone", "The respondent's phone number.", required=False, may_be_absent=True, personal=True),
-    Question("notes", "Interviewer's free-text notes.", required=False, may_be_absent=True),
-    Question("interviewer_id", "Who interviewed the firm (for per-interviewer checks).", required=False,
-             may_be_absent=True, also_checked_by=("is_interviewer_id",)),
-    Question("interview_start", "When the interview began (ISO 8601 with offset).", "datetime", required=False,
-             may_be_absent=True),
-    Question("interview_end", "When the interview ended: after its start, on the day of the interview.", "datetime",
-             required=False, may_be_absent=True),
-)
+def compile_form(form: Form) -> Questionnaire:
+    """The form's questions with what the project adds by name, and the rules of its expressions."""
+    kinds = {question.name: question.kind for question in form.questions}
+    questions, rules = [], []
+    for stated in form.questions:
+        question = Question(
+            name=stated.name, label=stated.labels.get("en") or stated.name, kind=stated.kind, codes=stated.codes,
+            # A question asked under a condition is required only when it holds: its relevance rule says so.
+            low=stated.low, high=stated.high, most=stated.most, required=stated.required and not stated.relevant,
+            may_be_absent=stated.name in MAY_BE_ABSENT, also_checked_by=ALSO_CHECKED_BY.get(stated.name, ()),
+            personal=stated.name in PERSONAL, labels=stated.labels, choice_labels=stated.choice_labels,
+            constraint_message=stated.constraint_messages.get("en", ""), relevant=stated.relevant,
+            constraint=stated.constraint, required_when_asked=stated.required and bool(stated.relevant),
+        )
+        if question.personal and (stated.relevant or stated.constraint):
+            raise FormError(f"The form {form.path.name}, sheet survey, row {stated.row}: {stated.name} holds personal "
+                            "data, which no rule may quote; give it no relevant or constraint.")
+        questions.append(question)
+        if stated.relevant:
+            rules.append(_relevance_rule(form, stated, question, kinds))
+        if stated.constraint:
+            rules.append(_constraint_rule(form, stated, question, kinds))
+    return Questionnaire(form.path.name, form.version, form.title, tuple(questions), tuple(rules), form.path)
 
-QUESTION = {question.name: question for question in QUESTIONS}
-CONTRACT_COLUMNS = tuple(QUESTION)
-REQUIRED_COLUMNS = tuple(q.name for q in QUESTIONS if not q.may_be_absent)
-PERSONAL_COLUMNS = tuple(q.name for q in QUESTIONS if q.personal)
+
+def _readable(expression: str) -> str:
+    return " ".join(expression.replace("${", "").replace("}", "").split())
+
+
+def _relevance_rule(form: Form, stated: FormQuestion, question: Question, kinds: dict) -> RowRule:
+    """Asked only when `relevant` holds: then answered if required, else left empty."""
+    compiled = compile_expression(form, stated, "relevant", kinds)
+    # A cell of blanks is no answer, as the required rule has it.
+    answered = has_text(quoted(stated.name))
+    predicate = (f"(({compiled.sql}) = {answered})" if stated.required else f"(({compiled.sql}) or not {answered})")
+    condition = _readable(stated.relevant)
+
+    def sentence(case: Case) -> str:
+        if case.value is None or not case.value.strip():
+            return f"{named(case)} is asked when {condition}, which holds here, but the cell is empty."
+        return (f"{named(case)} is asked only when {condition}, which does not hold here, so the cell must be empty; "
+                f"it holds {case.shown}.")
+
+    name = FORM_RULE_NAMES.get(stated.name, "skip_logic")
+    return RowRule(name, FORM_RULE_GROUP[name], stated.name, tuple(sorted(compiled.reads | {stated.name})), predicate,
+                   sentence, check=f"{stated.name}__relevant")
+
+
+def _constraint_rule(form: Form, stated: FormQuestion, question: Question, kinds: dict) -> RowRule:
+    compiled = compile_expression(form, stated, "constraint", kinds)
+    message = question.constraint_message
+    condition = _readable(stated.constraint)
+
+    def sentence(case: Case) -> str:
+        if message:
+            return f"{named(case)}: {message} The cell holds {case.shown}."
+        return f"{named(case)} must meet the constraint {condition}, but the cell holds {case.shown}."
+
+    return RowRule("constraint", FORM_RULE_GROUP["constraint"], stated.name,
+                   tuple(sorted(compiled.reads | {stated.name})),
+                   f"({quoted(stated.name)} is null or {compiled.sql})", sentence, check=f"{stated.name}__constraint")
+
+
+@cache
+def load(path: Path) -> Questionnaire:
+    """A form file compiled (once per process and file)."""
+    return compile_form(read_form(path))
+
+
+@cache
+def shipped() -> tuple[Questionnaire, ...]:
+    """The project's forms, oldest first by their settings version."""
+    forms = [load(path) for path in sorted(FORMS_DIR.glob("*.xlsx"))]
+    if not forms:
+        raise FormError(f"No form is shipped in {FORMS_DIR}.")
+    return tuple(sorted(forms, key=lambda form: _version_key(form.version)))
+
+
+def _version_key(version: str) -> tuple:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in version.replace("-", ".").split("."))
+
+
+def by_version(version: str) -> Questionnaire | None:
+    return next((form for form in shipped() if form.version == version), None)
+
+
+def form_for(wave: str, header: list[str], version: str | None = None, path: Path | None = None) -> Questionnaire:
+    """The questionnaire a wave is judged by (see the module's docstring); `version` is the file's own."""
+    if path is not None:
+        return load(Path(path).resolve())
+    if version:
+        found = by_version(version)
+        if found is not None:
+            return found
+    if wave in WAVE_FORMS:
+        return load((FORMS_DIR / WAVE_FORMS[wave]).resolve())
+    newest_first = list(reversed(shipped()))
+    return next((form for form in newest_first if form.fits(header)), newest_first[0])
+
+
+@cache
+def project() -> Questionnaire:
+    """Every question of the shipped forms, the newest form's declaration of each: the warehouse's columns."""
+    questions: dict[str, Question] = {}
+    for form in reversed(shipped()):
+        for question in form.questions:
+            older = questions.setdefault(question.name, question)
+            if older.kind != question.kind:
+                raise FormError(f"The question {question.name} is a {question.kind} in the form {form.name} but a "
+                                f"{older.kind} in a newer one; a question that changes its kind needs a new name.")
+    newest = shipped()[-1]
+    # The union asks nothing of a file: a column only some forms have is optional to it.
+    everyone = set.intersection(*(set(form.required_columns) for form in shipped()))
+    union = tuple(q if q.name in everyone else replace(q, may_be_absent=True) for q in questions.values())
+    return Questionnaire("all shipped forms", newest.version, newest.title, union)
+
+
+def __getattr__(name: str):
+    # The project's questions, for the modules that shape the warehouse and the test fixtures.
+    if name == "QUESTIONS":
+        return project().questions
+    if name == "QUESTION":
+        return project().question
+    if name == "CONTRACT_COLUMNS":
+        return project().columns
+    if name == "PERSONAL_COLUMNS":
+        return project().personal_columns
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def staged_answers() -> str:
-    """The typed select list of `survey_responses`: every question but the personal ones."""
-    return ",\n        ".join(answer for q in QUESTIONS if (answer := q.staged_answer()) is not None)
+    """The typed select list of `survey_responses`, over every question of the shipped forms."""
+    return project().staged_answers()
+
+
+def differences(before: Questionnaire, after: Questionnaire) -> list[dict]:
+    """What changed from one wave's form to the next: each question added, removed or changed, and how.
+
+    Each item is `{"question", "change", "details"}`; `details` says what changed in words
+    (choices added or removed, range, kind, whether required, condition, constraint, label).
+    """
+    changes = [{"question": name, "change": "added", "details": [after.question[name].label]}
+               for name in after.columns if name not in before.question]
+    changes += [{"question": name, "change": "removed", "details": [before.question[name].label]}
+                for name in before.columns if name not in after.question]
+    for name in after.columns:
+        if name in before.question and (details := _changed(before.question[name], after.question[name])):
+            changes.append({"question": name, "change": "changed", "details": details})
+    return changes
+
+
+def _changed(old: Question, new: Question) -> list[str]:
+    details = []
+    if old.kind != new.kind:
+        details.append(f"type {old.kind} → {new.kind}")
+    if added := [code for code in new.codes if code not in old.codes]:
+        details.append("choices added: " + ", ".join(added))
+    if removed := [code for code in old.codes if code not in new.codes]:
+        details.append("choices removed: " + ", ".join(removed))
+    if (old.low, old.high) != (new.low, new.high):
+        details.append(f"range {_range(old)} → {_range(new)}")
+    if old.most != new.most:
+        details.append(f"at most {old.most or 'any'} → {new.most or 'any'} choices")
+    if (old.required, old.required_when_asked) != (new.required, new.required_when_asked):
+        details.append("now required" if new.required or new.required_when_asked else "no longer required")
+    for what, before_text, after_text in (("condition", old.relevant, new.relevant),
+                                         ("constraint", old.constraint, new.constraint)):
+        if before_text != after_text:
+            details.append(f"{what} {_readable(before_text) or 'none'} → {_readable(after_text) or 'none'}")
+    if old.label != new.label:
+        details.append("label reworded")
+    return details
+
+
+def _range(question: Question) -> str:
+    if question.low is None and question.high is None:
+        return "none"
+    return f"{'' if question.low is None else f'{question.low:g}'}–{'' if question.high is None else f'{question.high:g}'}"
+
+
+def rule_of(question: Question) -> str:
+    """The question's rules in words, as the codebook appendix prints them."""
+    parts = []
+    if question.required:
+        parts.append("required")
+    if question.low is not None or question.high is not None:
+        parts.append(f"range {_range(question)}")
+    if question.most:
+        parts.append(f"at most {question.most} choices")
+    if question.relevant:
+        parts.append(f"{'required' if question.required_when_asked else 'asked'} when {_readable(question.relevant)}")
+    if question.constraint:
+        parts.append(f"constraint {_readable(question.constraint)}")
+    if question.personal:
+        parts.append("personal: never in any output")
+    if question.may_be_absent:
+        parts.append("column may be left out")
+    return "; ".join(parts) or "optional"
+
+
+def of_wave(form: dict | None, wave: str, columns: list[str]) -> Questionnaire:
+    """The questionnaire a published wave was judged by, from the `form` its register recorded."""
+    if form:
+        path = Path(form.get("path") or "")
+        if path.is_file():
+            return load(path.resolve())
+        if (found := by_version(str(form.get("version")))) is not None:
+            return found
+    return form_for(wave, columns)

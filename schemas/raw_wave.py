@@ -1,10 +1,10 @@
 """The raw survey wave as it arrives: one row per firm, every cell still text.
 
-`RawWave` is the pandera model of the input contract, derived from the declarations: one
-field per question of `questionnaire.py` (its description, nullability and cell checks)
-and one dataframe check per row rule of `rules.py`. Its rows are indexed by CSV record
-number. pandera validates a frame with it; the warehouse judges a staged wave by the same
-model, compiled to SQL (`findings.py`).
+A wave's pandera model is derived from its questionnaire (`questionnaire.py`, compiled
+from an XLSForm): one field per question (its description, nullability and cell checks)
+and one dataframe check per row rule (the form's `relevant` and `constraint`, and the
+project's own). Its rows are indexed by CSV record number. pandera validates a frame with
+it; the warehouse judges a staged wave by the same model, compiled to SQL (`findings.py`).
 """
 
 import pandas as pd
@@ -13,10 +13,7 @@ from pandera.typing import Series
 
 import schemas.checks  # noqa: F401  (registers the cell rules' checks before the fields name them)
 from schemas.predicates import holds
-from schemas.questionnaire import CONTRACT_COLUMNS, QUESTIONS, REQUIRED_COLUMNS
-from schemas.rules import ROW_RULES, RowRule
-
-__all__ = ["CONTRACT_COLUMNS", "REQUIRED_COLUMNS", "RawWave"]
+from schemas.rules import RowRule
 
 
 def _row_check(rule: RowRule):
@@ -32,11 +29,13 @@ class _Config:
     strict = False
 
 
-RawWave = type(pa.DataFrameModel)("RawWave", (pa.DataFrameModel,), {
-    "__doc__": "One interviewed enterprise per row, as exported by the survey tool.",
-    "__module__": __name__,
-    "__annotations__": {question.name: Series[str] for question in QUESTIONS},
-    **{question.name: question.field() for question in QUESTIONS},
-    **{f"_{rule.check}": _row_check(rule) for rule in ROW_RULES},
-    "Config": _Config,
-})
+def model_of(questionnaire) -> type[pa.DataFrameModel]:
+    """The pandera model of a wave judged by the questionnaire."""
+    return type(pa.DataFrameModel)("RawWave", (pa.DataFrameModel,), {
+        "__doc__": f"One interviewed enterprise per row, as the form {questionnaire.name} asks it.",
+        "__module__": __name__,
+        "__annotations__": {question.name: Series[str] for question in questionnaire.questions},
+        **{question.name: question.field() for question in questionnaire.questions},
+        **{f"_{rule.check}": _row_check(rule) for rule in questionnaire.row_rules},
+        "Config": _Config,
+    })

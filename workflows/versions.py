@@ -2,8 +2,9 @@
 
 An asset's version covers the module that defines it and every project module that module
 imports, transitively (imports inside functions too: they run), plus the non-Python files
-it reads (its SQL, its templates, its data), named by glob. A change to any of them makes
-the asset stale in the UI and in the stale-wave schedule; nothing is listed by hand, and a
+it reads (its SQL, its templates, its data), named by glob where the asset is declared or
+once in the module that reads them (a module-level `READS` tuple, as the questionnaire
+names its forms). A change to any of them makes the asset stale in the UI and in the stale-wave schedule; nothing is listed by hand, and a
 change elsewhere (the command line, the UI) makes nothing stale.
 """
 
@@ -35,8 +36,11 @@ def files_version(*patterns: str) -> str:
 
 
 def covered_files(module: str, *patterns: str) -> set[Path]:
+    closure = import_closure(module)
+    # A module that reads data files names them once, in a module-level `READS` tuple of globs.
+    patterns = (*patterns, *(pattern for path in closure for pattern in _reads(path)))
     globbed = {p for pattern in patterns for p in PROJECT_ROOT.glob(pattern) if p.is_file()}
-    return set(import_closure(module)) | globbed
+    return set(closure) | globbed
 
 
 @cache
@@ -74,6 +78,15 @@ def _imports(path: Path) -> list[str]:
             # `from workflows import sql` imports the module workflows.warehouse.sql.
             names.extend(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+@cache
+def _reads(path: Path) -> tuple[str, ...]:
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "READS" for t in node.targets)
+                and isinstance(node.value, ast.Tuple)):
+            return tuple(element.value for element in node.value.elts if isinstance(element, ast.Constant))
+    return ()
 
 
 @cache

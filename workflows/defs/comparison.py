@@ -1,11 +1,11 @@
-"""The wave beside the one interviewed before it: what changed, by cluster, firm and question."""
+"""The wave beside the one interviewed before it: what changed, by cluster, firm and question (their forms' differences)."""
 
 import json
 
 import dagster as dg
 
 from schemas import codebook
-from schemas.questionnaire import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+from schemas import questionnaire as questionnaires
 from workflows.warehouse import documents, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.warehouse.json_values import clean
@@ -33,13 +33,15 @@ def wave_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourcePar
             by_cluster = sql.query(conn, "cmp_indices_by_cluster", params | {"clusters": list(codebook.CLUSTERS)},
                                    context.log)
             panel = sql.query(conn, "cmp_panel", params, context.log)
-            columns = dict(conn.execute("select wave, columns from waves where wave in ($wave, $previous)",
-                                        params).fetchall())
+            registered = {wave_id: (json.loads(form) if form else None, json.loads(columns or "[]"))
+                          for wave_id, form, columns in conn.execute(
+                              "select wave, form, columns from waves where wave in ($wave, $previous)", params).fetchall()}
             document |= {
                 "by_cluster": by_cluster.drop(columns=["wave", "previous_wave"]).to_dict("records"),
                 "panel": dict(zip(panel["category"], panel["firms"].astype(int))),
-                "questionnaire": questionnaire_changes(json.loads(columns[previous] or "[]"),
-                                                       json.loads(columns[wave] or "[]")),
+                "questionnaire": questionnaires.differences(
+                    questionnaires.of_wave(registered[previous][0], previous, registered[previous][1]),
+                    questionnaires.of_wave(registered[wave][0], wave, registered[wave][1])),
             }
         document = clean(document)
         documents.replace(conn, documents.WAVE_COMPARISONS, wave, document)
@@ -48,14 +50,3 @@ def wave_comparison(context: dg.AssetExecutionContext, warehouse: dg.ResourcePar
         metadata |= {"panel": dg.MetadataValue.json(document["panel"]),
                      "questionnaire_changes": dg.MetadataValue.json(document["questionnaire"])}
     return dg.MaterializeResult(metadata=metadata)
-
-
-def questionnaire_changes(before: list[str], now: list[str]) -> list[dict]:
-    """Columns added or dropped between two waves' files, each said to be optional or outside the contract."""
-    def kind(column: str) -> str:
-        if column not in CONTRACT_COLUMNS:
-            return "outside the questionnaire"
-        return "required" if column in REQUIRED_COLUMNS else "optional"
-
-    return ([{"column": c, "change": "added", "kind": kind(c)} for c in now if c not in before]
-            + [{"column": c, "change": "dropped", "kind": kind(c)} for c in before if c not in now])
