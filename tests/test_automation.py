@@ -134,8 +134,11 @@ def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_
     late[0]["q6_equipment_installed"], late[0]["q9_introduced_by"] = "yes", "government"
     late[0]["q7_capital_cost_mvnd"] = "3.5"
     newcomer = dict(early[0], firm_id="BT-9999", interview_date="2009-09-10")
-    write_wave(raw / "late.csv", late + [newcomer], extra={"q23_energy_source": "gas"})
-    write_wave(raw / "early.csv", early)
+    # Each file as its form asks it: the early one without the energy question, which the 2009 form adds.
+    from schemas.questionnaire import shipped
+
+    write_wave(raw / "late.csv", [dict(row, q23_energy_source="gas") for row in late + [newcomer]], shipped()[1].columns)
+    write_wave(raw / "early.csv", early, shipped()[0].columns)
     instance.add_dynamic_partitions("wave", ["late", "early"])
     definitions = defs()
 
@@ -166,7 +169,8 @@ def test_a_wave_compares_with_the_wave_interviewed_before_it_whatever_the_order_
     total = next(r for r in document["by_cluster"] if r["cluster"] == "total")
     assert (total["n"], total["n_previous"]) == (11, 12)
     assert total["adoption_share"] == pytest.approx((adopted_before + changed + (newcomer["q6_equipment_installed"] == "yes")) / 11)
-    assert document["questionnaire"] == [{"column": "q23_energy_source", "change": "added", "kind": "outside the questionnaire"}]
+    assert document["questionnaire"] == [{"question": "q23_energy_source", "change": "added",
+                                          "details": ["Q23 Main source of energy for the kiln or loom"]}]
 
 
 def test_the_sensor_skips_fifos_devices_folders_and_bad_names_quickly_and_says_so_once(setting):
@@ -197,6 +201,33 @@ def test_the_sensor_skips_fifos_devices_folders_and_bad_names_quickly_and_says_s
     changed, messages, _ = logged_tick(instance, wave_files, again.cursor)
     assert messages == ["skipped folder.csv in the raw folder: it is a named pipe (FIFO), not a regular file."]
     assert [r.partition_key for r in changed.run_requests] == ["pipe"]
+
+
+def test_the_sensor_reads_every_export_type_and_refuses_two_files_of_one_wave(setting):
+    raw, wave_files, instance = setting
+    from tests.test_platform_exports import write_sav, write_xlsx
+
+    write_xlsx(raw / "2011.xlsx", generate_wave({"van_phuc": 4}, seed=1))
+    write_sav(raw / "2012.sav", generate_wave({"dong_ky": 4}, seed=2))
+    write_wave(raw / "2013.csv", generate_wave({"bat_trang": 4}, seed=3))
+    write_xlsx(raw / "2013.xlsx", generate_wave({"bat_trang": 4}, seed=3))
+
+    first, messages, _ = logged_tick(instance, wave_files)
+    assert sorted(r.partition_key for r in first.run_requests) == ["2011", "2012"]
+    assert {r.partition_key: r.tags["cleantech/source_file"] for r in first.run_requests} == {
+        "2011": "2011.xlsx", "2012": "2012.sav"}
+    refused = [m for m in messages if "wave 2013 has 2 files" in m]
+    assert refused == [f"skipped {name} in the raw folder: wave 2013 has 2 files (2013.csv, 2013.xlsx) and none is "
+                       "read until only one is left: remove or rename the others."
+                       for name in ("2013.csv", "2013.xlsx")]
+    instance.add_dynamic_partitions("wave", ["2011", "2012"])
+
+    again, messages, _ = logged_tick(instance, wave_files, first.cursor)
+    assert again.run_requests == [] and messages == []  # said once
+    (raw / "2013.csv").unlink()
+    resolved, _, _ = logged_tick(instance, wave_files, again.cursor)
+    assert [(r.partition_key, r.tags["cleantech/source_file"]) for r in resolved.run_requests] == [
+        ("2013", "2013.xlsx")]
 
 
 def test_a_file_put_back_to_an_earlier_version_runs_again(setting):

@@ -206,3 +206,29 @@ def test_waves_without_the_report_column_uses_the_default_folder(isolated_projec
     lines = {line.split()[0]: line for line in waves_output().splitlines()[1:]}
     assert lines["a"].endswith(str(outputs / "a" / "report.pdf"))
     assert lines["b"].endswith(" -")
+
+
+def test_every_export_type_is_a_wave_file_and_two_files_of_one_wave_are_refused(isolated_project):
+    from workflows.defs.resources import WaveFiles
+    import dagster as dg
+
+    raw = isolated_project / "raw"
+    for name in ("2011.xlsx", "2012.sav", "2013.CSV", "2014.csv", "2014.xlsx", "2015.xls", "2016.dta", "~$2011.xlsx",
+                 "notes.txt", "2017.zsav"):
+        (raw / name).write_bytes(b"x")
+    folder = scan_raw_folder(raw)
+    assert folder.waves == {"2011": raw / "2011.xlsx", "2012": raw / "2012.sav", "2013": raw / "2013.CSV",
+                            "2017": raw / "2017.zsav"}
+    for name in ("2014.csv", "2014.xlsx"):
+        assert folder.skipped[name] == ("wave 2014 has 2 files (2014.csv, 2014.xlsx) and none is read until only one "
+                                        "is left: remove or rename the others.")
+    assert "Excel 97-2003" in folder.skipped["2015.xls"] and "save it as .xlsx" in folder.skipped["2015.xls"]
+    assert "Stata" in folder.skipped["2016.dta"]
+    assert "lock file" in folder.skipped["~$2011.xlsx"]
+    assert "notes.txt" not in folder.skipped
+
+    wave_files = WaveFiles(raw_dir=raw, outputs_dir=isolated_project / "outputs")
+    assert wave_files.source_of("2011") == raw / "2011.xlsx"
+    assert wave_files.source_of("2099") == raw / "2099.csv"  # none: the run says the file cannot be read
+    with pytest.raises(dg.Failure, match="wave 2014 has 2 files"):
+        wave_files.source_of("2014")

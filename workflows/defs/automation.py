@@ -1,8 +1,11 @@
 """New and changed wave files are picked up by a sensor; a daily schedule re-runs stale waves.
 
 The sensor sees the raw folder through `scan_raw_folder`: only regular files named
-`<wave id>.csv` are read, and every other `*.csv` entry (a folder, a FIFO, a device, a name
-that is no wave id) is skipped, with its reason logged once, never hashed, never waited on.
+`<wave id>.csv`, `.xlsx` or `.sav` (any export type the project reads) are read, and every
+other entry so named (a folder, a FIFO, a device, a name that is no wave id, a type that is
+not read, two files of one wave id) is skipped, with its reason logged once, never hashed,
+never waited on. A wave with two files runs again once one is left, if that one's bytes
+are new.
 
 A wave's file is hashed when its size or modification time changes, and a run is requested
 when its bytes differ from the ones last seen: a touched but unchanged file never runs
@@ -33,7 +36,8 @@ CURSOR_VERSION = 2
 REMEMBERED_SKIPS = 100
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Adds a wave for each new CSV file in the raw folder and runs it when the file is new or changed.")
+           description="Adds a wave for each new export in the raw folder (CSV, XLSX or SPSS .sav) and runs it when "
+                       "the file is new or changed; two files of one wave are refused, with the reason logged.")
 def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]) -> dg.SensorResult:
     state = _read_cursor(context.cursor)
     folder = scan_raw_folder(wave_files.raw_dir)

@@ -1,4 +1,4 @@
-"""The raw wave: the CSV file read into the warehouse's staging area and judged by every rule."""
+"""The raw wave: the wave's file (CSV, XLSX or SPSS, as the platforms export it) staged and judged by every rule."""
 
 import errno
 from pathlib import Path
@@ -13,6 +13,7 @@ from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.intake.files import NotARegularFile
+from schemas import questionnaire as questionnaires
 from workflows.intake.wave_file import receive, remove_orphan_copies, stage_attempt
 from workflows.warehouse.resource import Warehouse
 
@@ -34,7 +35,7 @@ def raw_wave(
     scratch = Path(warehouse.database).parent / ".intake"
     remove_orphan_copies(scratch)
     try:
-        raw = receive(source, scratch)
+        raw = receive(source, scratch, wave)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise dg.Failure(description=f"The disk holding {scratch} is full ({error.strerror}): the file could "
@@ -47,17 +48,20 @@ def raw_wave(
                          allow_retries=False) from None
     try:
         with warehouse.get_connection() as conn:
-            attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE)
-            stored = staging.findings_of(conn, wave, raw.sha256)
+            attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE,
+                                    questionnaires.load(wave_files.form_file) if wave_files.form_file else None)
+            stored = staging.findings_of(conn, wave, raw.sha256, outputs.CONTEXT_COLUMNS)
+            counts = staging.counts_of(conn, wave, raw.sha256)
+            interviews = staging.interviews_per_interviewer(conn, wave, raw.sha256)
     finally:
-        raw.copy.unlink(missing_ok=True)
+        raw.discard()
     folder = wave_files.attempt_dir(wave)
-    files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, attempt.verdict.counts, wave_files.all_errors)
+    files = outputs.validation_files(wave, raw.path.name, raw.sha256, stored, counts, wave_files.all_errors, interviews)
     for name, text in files.items():
         outputs.write_file(folder / name, text)
     target = folder / "validation.json"
-    errors = error_count(attempt.verdict.counts)
-    warnings = sum(attempt.verdict.counts.values()) - errors
+    errors = error_count(counts)
+    warnings = sum(counts.values()) - errors
     context.log.info("wave %s: %d rows staged, %d errors, %d warnings; findings in %s",
                      wave, attempt.n_rows, errors, warnings, target)
     return dg.MaterializeResult(
@@ -70,6 +74,11 @@ def raw_wave(
             "warnings": warnings,
             "validation_json": dg.MetadataValue.path(str(target)),
             "validation_report": dg.MetadataValue.path(str(target.with_suffix(".html"))),
+            "issues_workbook": dg.MetadataValue.path(str(folder / "issues.xlsx")),
+            # How the file was read: its format (by its bytes), and the form version its records name.
+            "source_format": raw.format,
+            **({"sheet": raw.sheet} if raw.sheet else {}),
+            **({"form_version": raw.form_version} if raw.form_version else {}),
             "seconds_staging": round(attempt.staging_seconds, 3),
             "seconds_judging": round(attempt.judging_seconds, 3),
         },

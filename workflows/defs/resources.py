@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from schemas.codebook import WAVE_ID
+from workflows.intake.files import files_of_wave, two_files
 
 from workflows import settings
 from workflows.warehouse import restatement
@@ -21,20 +22,29 @@ class WaveFiles:
     """
 
     def __init__(self, raw_dir: str | Path, outputs_dir: str | Path, source_file: str | Path | None = None,
-                 out_dir: str | Path | None = None, all_errors: bool = False):
+                 out_dir: str | Path | None = None, all_errors: bool = False, form_file: str | Path | None = None):
         self.raw_dir = Path(raw_dir)
         self.outputs_dir = Path(outputs_dir)
         self.source_file = Path(source_file) if source_file else None
         self.out_dir = Path(out_dir) if out_dir else None
         self.all_errors = all_errors
+        # The XLSForm named on the command line; otherwise the wave's file and id pick a shipped one.
+        self.form_file = Path(form_file) if form_file else None
 
     @classmethod
     def from_environment(cls) -> "WaveFiles":
         return cls(settings.get("CLEANTECH_RAW_DIR"), settings.get("CLEANTECH_OUTPUTS_DIR"))
 
     def source_of(self, wave: str) -> Path:
-        """The command line's FILE, else `<raw_dir>/<wave>.csv`."""
-        return self.source_file or self.raw_dir / f"{checked_wave(wave)}.csv"
+        """The command line's FILE, else the wave's one file in the raw folder: `<raw_dir>/<wave>.<type>` for a
+        type the project reads (`.csv`, `.xlsx`, `.sav`); two such files are refused, never guessed between."""
+        if self.source_file:
+            return self.source_file
+        files = files_of_wave(self.raw_dir, checked_wave(wave))
+        if len(files) > 1:
+            raise dg.Failure(description=f"The raw folder {self.raw_dir}: {two_files(wave, [f.name for f in files])} "
+                                         "Nothing was read.", allow_retries=False)
+        return files[0] if files else self.raw_dir / f"{wave}.csv"
 
     def published_dir(self, wave: str) -> Path:
         """Where a successful run writes the contract's files: `--out`, else `<outputs_dir>/<wave>`."""

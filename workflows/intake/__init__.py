@@ -1,1 +1,2 @@
-"""Reading a wave's file: the private copy, the CSV grammar, the raw folder."""
+"""Reading a wave's file: the private copy, its format, the XLSX and SPSS conversion, the platforms' headers, the CSV
+grammar, the raw folder."""

@@ -7,8 +7,15 @@ refused with the reason, before a single byte is read.
 
 import hashlib
 import os
+import re
 import stat
 from pathlib import Path
+
+from schemas.codebook import IDENTIFIER
+from workflows.intake.formats import SUFFIXES
+
+# A wave's file in the raw folder: `<wave id>.<type>`.
+WAVE_FILE = re.compile(rf"({IDENTIFIER})(\.[A-Za-z]+)")
 
 
 class NotARegularFile(Exception):
@@ -53,3 +60,21 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def files_of_wave(folder: Path, wave: str) -> list[Path]:
+    """The entries of the raw folder named `<wave>.<type>` for a type the project reads (any case), by name."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries
+                           if (match := WAVE_FILE.fullmatch(entry.name)) and match.group(1) == wave
+                           and match.group(2).lower() in SUFFIXES)
+    except OSError:
+        return []
+    return [Path(folder) / name for name in names]
+
+
+def two_files(wave: str, names: list[str]) -> str:
+    """Why none of a wave's files is read when it has more than one: never guessed between."""
+    return (f"wave {wave} has {len(names)} files ({', '.join(sorted(names))}) and none is read until only one is "
+            "left: remove or rename the others.")

@@ -9,18 +9,27 @@ fields do not match the header, every quote left open or misplaced, every cell o
 beyond the limits is a finding with its record number; nothing is shifted, merged or
 dropped unreported. The header is record 0; a quoted cell with a newline does not start
 a new record.
+
+A wave exported as the survey platforms export it is read by its bytes, never its name
+(`formats.py`): an XLSX workbook or an SPSS `.sav` is converted, typed cell by typed cell,
+to a second private file in the project's CSV (`conversion.py`), with its data row n as
+record n; a KoboToolbox or ODK header (group prefixes, metadata columns, split
+select_multiple columns, `start` and `end`) is read against the questionnaire
+(`layout.py`). Only then does any rule apply, and every rule applies as to a CSV; the
+sha256 is that of the file as received.
 """
 
 import codecs
 import csv
 import hashlib
 import io
+import json
 import operator
 import os
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -29,9 +38,12 @@ import pyarrow as pa
 from schemas.predicates import quoted
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict, judge
 from schemas.quality import quality_warnings
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas import questionnaire as questionnaires
+from schemas.questionnaire import CONTRACT_COLUMNS, Questionnaire
 from workflows.warehouse import staging
+from workflows.intake import conversion, formats
 from workflows.intake.files import open_regular
+from workflows.intake.layout import Layout, cell, read_header
 
 CHUNK = 1 << 20
 # Far above any questionnaire, yet bounded: a breach is a finding, never gigabytes of memory.
@@ -44,7 +56,8 @@ BATCH_BYTES = 32 * 1024 * 1024
 # Faults that leave no rows to read; any other fault still lets every cell be judged.
 # (A bare carriage return between records, a file-level `carriage_return`, makes every later record
 # number wrong; one inside a quoted cell is a finding of its record, never among the file's.)
-UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns", "carriage_return"})
+UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns", "carriage_return",
+                        "unsupported_file_type", "damaged_file"})
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 PRIVATE_PREFIX = ".intake-"
 
@@ -64,6 +77,22 @@ class RawFile:
     carriage_returns: bool = False
     # NUL bytes are read record by record: no other reader is trusted with them.
     nul_bytes: bool = False
+    # The columns read from the file: every shipped form's questions, and those of the form judging it.
+    known: tuple[str, ...] = field(default_factory=lambda: tuple(CONTRACT_COLUMNS))
+    # What the file is by its bytes (`formats.py`): "csv", "xlsx" or "sav" (or a format named and not read).
+    format: str = formats.CSV
+    # The CSV text whose records are staged: the copy itself, or the copy of a workbook or SPSS file converted.
+    text: Path | None = None
+    # How the header reads against the questionnaire (`layout.py`); None until the header is readable.
+    layout: Layout | None = None
+    # The worksheet read, of an XLSX workbook.
+    sheet: str | None = None
+    # What the conversion of a workbook or SPSS file adds to the attempt's provenance.
+    conversion: dict = field(default_factory=dict)
+    _form_versions: dict | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.text = self.text or self.copy
 
     @property
     def readable(self) -> bool:
@@ -71,24 +100,90 @@ class RawFile:
 
     @property
     def contract_columns(self) -> list[str]:
-        return [c for c in CONTRACT_COLUMNS if c in self.header]
+        """The questions the file answers, after conversion (a select_multiple given as split columns too)."""
+        return self.layout.columns if self.layout else []
 
     @property
     def extra_columns(self) -> list[str]:
-        return [c for c in dict.fromkeys(self.header) if c not in CONTRACT_COLUMNS]
+        """The file's columns that are neither a question nor a platform's metadata: ignored, with a warning."""
+        return list(self.layout.unknown) if self.layout else []
+
+    @property
+    def columns(self) -> list[str]:
+        """The file's columns as the questionnaire names them, in the file's order, without the platform's."""
+        return self.layout.file_columns if self.layout else list(self.header)
+
+    def judged_by(self, questionnaire: Questionnaire) -> None:
+        """Read the columns of the form that judges the file too; a column it knows is no longer unknown."""
+        self.known = tuple(dict.fromkeys((*self.known, *questionnaire.columns)))
+        if self.layout is not None:
+            before = self.layout.findings
+            self.layout = read_header(self.header, _questions(questionnaire))
+            self.findings = [f for f in self.findings if f not in before] + self.layout.findings
+
+    @property
+    def form_versions(self) -> dict[str, int]:
+        """How many records name each form version in the file's version column (`__version__`,
+        `formdef_version`, ...), most named first; {} when the file has no such column."""
+        if self._form_versions is None:
+            self._form_versions = _count_versions(self)
+        return self._form_versions
+
+    @property
+    def form_version(self) -> str | None:
+        """The form version the file's records name, when they all name the same one; else None."""
+        versions = self.form_versions
+        return next(iter(versions)) if len(versions) == 1 else None
+
+    @property
+    def provenance(self) -> dict:
+        """How the file was read, for the attempt's record (`staging.wave_attempts.provenance`)."""
+        return {"format": self.format, **self.conversion, **(self.layout.provenance if self.layout else {}),
+                "form_version": self.form_version, "form_versions": self.form_versions}
+
+    def place(self, row: int) -> str:
+        """Where a data row is, as the file's own program shows it: the CSV record, the spreadsheet row, the case."""
+        if self.format == formats.XLSX:
+            return f"Spreadsheet row {row + 1} (sheet '{self.sheet}')"
+        if self.format == formats.SAV:
+            return f"Case {row}"
+        return f"Record {row}"
+
+    def discard(self) -> None:
+        """Remove the private copy and its conversion."""
+        for path in {self.copy, self.text}:
+            path.unlink(missing_ok=True)
 
 
-def receive(source: Path, folder: Path) -> RawFile:
-    """Copy, hash and decode-check the file in one read; then check its header on the copy."""
+def _questions(questionnaire: Questionnaire | None = None) -> dict:
+    """The questions a header is read against: every shipped form's, and those of the form judging the file."""
+    questions = dict(questionnaires.QUESTION)
+    if questionnaire is not None:
+        questions.update(questionnaire.question)
+    return questions
+
+
+def receive(source: Path, folder: Path, wave: str | None = None) -> RawFile:
+    """Copy, hash and decode-check the file in one read; then check its header on the copy.
+
+    A workbook or SPSS file is converted first (its sheet: the one named like the wave, by
+    default the file name's stem, else the first visible one).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / f"{PRIVATE_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.csv"
     breaks = LineBreakScan()
     try:
-        sha256, bad_offset, size = _copy_once(source, copy, breaks)
+        sha256, bad_offset, size, kind = _copy_once(source, copy, breaks)
     except BaseException:
         copy.unlink(missing_ok=True)
         raise
     raw = RawFile(path=source, copy=copy, sha256=sha256)
+    if kind.name != formats.CSV:
+        try:
+            return _receive_export(raw, formats.resolve(kind, copy), wave or source.stem)
+        except BaseException:
+            raw.discard()
+            raise
     if bad_offset is not None:
         line = _line_of_offset(copy, bad_offset)
         raw.findings.append(_file_finding(
@@ -114,12 +209,63 @@ def receive(source: Path, folder: Path) -> RawFile:
     if size == 0 or header is None:
         raw.findings.append(_file_finding("empty_file", "The file is empty: it has no header and no rows."))
         return raw
-    if not any(cell.strip() for cell in header):
+    if not any(name.strip() for name in header):
         raw.findings.append(_file_finding(
             "header", "The file's line 1 is blank (or holds only commas); the header must be its first line."))
         return raw
     _judge_header(raw, header)
     return raw
+
+
+def _receive_export(raw: RawFile, kind: formats.Kind, wave: str) -> RawFile:
+    """A file that is not CSV text: named and refused, or converted to the project's CSV and its header judged."""
+    raw.format = kind.name
+    if not kind.readable:
+        raw.findings.append(_file_finding(
+            "unsupported_file_type", f"The file is {kind.description}, which is not read. {kind.advice}"))
+        return raw
+    # The readers go by the name's suffix; the copy takes the one of what its bytes are.
+    raw.copy = raw.copy.rename(raw.copy.with_suffix(f".{kind.name}"))
+    raw.text = raw.copy.with_suffix(".converted.csv")
+    try:
+        converted = conversion.convert(kind, raw.copy, raw.text, wave, _questions())
+    except conversion.Damaged as problem:
+        raw.findings.append(_file_finding(
+            "damaged_file", f"The file is {kind.description}, but {problem}. Export it again from the survey "
+                            "platform (or save it again from the program it was last saved with)."))
+        return raw
+    raw.sheet = converted.sheet
+    raw.conversion = ({"sheet": converted.sheet, "sheets": converted.sheets} if kind.name == formats.XLSX
+                      else {"value_labels_read": converted.labelled})
+    raw.carriage_returns, raw.nul_bytes = converted.carriage_returns, converted.nul_bytes
+    where = f"the sheet '{converted.sheet}'" if kind.name == formats.XLSX else "the file"
+    if converted.empty:
+        raw.findings.append(_file_finding("empty_file", f"T{where[1:]} is empty: it has no header and no rows."))
+        return raw
+    if not any(name.strip() for name in converted.header):
+        raw.findings.append(_file_finding(
+            "header", f"The first row of {where} is blank; the header must be its first row."))
+        return raw
+    _judge_header(raw, converted.header)
+    raw.findings.extend(converted.findings)
+    return raw
+
+
+def _count_versions(raw: RawFile) -> dict[str, int]:
+    """The form versions the file's records name, counted by reading the version column alone."""
+    if raw.layout is None or raw.layout.version_column is None or not raw.readable:
+        return {}
+    column, width, counts = raw.layout.version_column, len(raw.header), {}
+    with raw.text.open("rb") as handle:
+        reader = _csv_reader(handle)
+        next(reader, None)
+        try:
+            for fields in reader:
+                if len(fields) == width and fields[column].strip():
+                    counts[fields[column].strip()] = counts.get(fields[column].strip(), 0) + 1
+        except csv.Error:
+            pass  # the grammar's finding says where the reading stopped
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _csv_reader(handle):
@@ -148,10 +294,7 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
             if delimiter in header[0]:
-                raw.findings.append(_file_finding(
-                    "delimiter",
-                    f"The columns are separated by {name}, not by commas; export the file again as comma-separated CSV.",
-                ))
+                raw.findings.append(_file_finding("delimiter", _delimiter_sentence(raw, name)))
                 return
     if (longest := max((len(name) for name in header), default=0)) > MAX_NAME_CHARACTERS:
         raw.findings.append(_file_finding(
@@ -159,21 +302,26 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
                       f"{MAX_NAME_CHARACTERS}. Is the first line a header?"))
         raw.header = []
         return
+    raw.layout = read_header(header, _questions())
     if not raw.contract_columns:
+        raw.layout = None  # no header: nothing of it to read
         raw.findings.append(_file_finding(
-            "header", "The first record names none of the questionnaire's columns; the header row is missing."))
+            "header", "The first row names none of the questionnaire's columns: the header row is missing, or it "
+                      "holds the questions' labels instead of their names (from KoboToolbox, export with "
+                      "'XML values and headers')."))
         return
-    seen = set()
-    for column in header:
-        if column in seen:
-            raw.findings.append(Finding(
-                "duplicate_column", column, 0, None, None,
-                f"The header names the column '{column}' more than once; only the first is read."))
-        seen.add(column)
-    for column in raw.extra_columns:
-        raw.findings.append(Finding(
-            "unknown_column", column, 0, None, None,
-            f"The column '{column}' is not part of the questionnaire and is ignored.", WARNING))
+    # Duplicate and unknown columns, as the questionnaire reads the header (group prefixes, split choices).
+    raw.findings.extend(raw.layout.findings)
+
+
+def _delimiter_sentence(raw: RawFile, name: str) -> str:
+    if raw.format == formats.CSV:
+        return (f"The columns are separated by {name}, not by commas. Export the wave again as comma-separated "
+                "CSV UTF-8, or as XLSX, which is read as it is: from Excel, Save As > 'CSV UTF-8 (Comma "
+                "delimited)'; from LibreOffice, Save As > Text CSV with ',' as the field delimiter.")
+    return (f"The header row is one cell holding the column names separated by {name}: each row of the data is "
+            "one cell. Split them into columns (Excel: Data > Text to Columns) or export the wave again as XLSX "
+            "from the survey platform.")
 
 
 class LineBreakScan:
@@ -290,7 +438,7 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None
                 $path, header = false, skip = 1, delim = ',', quote = '"', escape = '"', all_varchar = true,
                 auto_detect = false, strict_mode = true, null_padding = false, ignore_errors = false,
                 max_line_size = {MAX_CELL_CHARACTERS * 4 + 1024}, columns = {{{text_columns}}})
-            """, {"path": str(raw.copy)})
+            """, {"path": str(raw.text)})
     except duckdb.Error:
         conn.execute("drop table if exists temp.wave_upload")
         return None
@@ -303,7 +451,7 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None
 def _count_clean_records(raw: RawFile) -> int | None:
     """The number of records when every one has the header's number of fields, else None."""
     width = len(raw.header)
-    with raw.copy.open("rb") as handle:
+    with raw.text.open("rb") as handle:
         reader = _csv_reader(handle)
         next(reader)
         records = 0
@@ -317,16 +465,20 @@ def _count_clean_records(raw: RawFile) -> int | None:
     return records
 
 
-def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str) -> None:
-    """Copy `temp.wave_upload` (loaded by `load_clean_file`) into `staging.raw_responses`."""
-    selected = ", ".join(f"nullif(c{raw.header.index(column)}, '') as {quoted(column)}"
-                         for column in raw.contract_columns)
+def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
+                   items_per_rule: int | None = ITEMS_PER_RULE, record: str = "rowid + 1") -> Verdict:
+    """Convert `temp.wave_upload` (the file's cells as text, column i as `c<i>`; loaded by `load_clean_file`
+    or `stage_records`) into the questions' cells of `staging.raw_responses`; return the findings of the
+    conversion (split choice columns). `record` is the SQL of a row's record number in the upload."""
+    selected = ", ".join(f"{sql} as {quoted(column)}" for column, sql in raw.layout.staged_cells())
     conn.execute(
         f"""
         insert into staging.raw_responses by name
-        select $wave as wave, $sha as raw_sha256, rowid + 1 as source_row, {selected} from wave_upload
+        select $wave as wave, $sha as raw_sha256, {record} as source_row, {selected} from wave_upload
         """, {"wave": wave, "sha": raw.sha256})
+    verdict = _located(raw, raw.layout.split_verdict(conn, "wave_upload", record, items_per_rule))
     conn.execute("drop table wave_upload")
+    return verdict
 
 
 def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
@@ -338,12 +490,13 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     from which line the rest was not read. Empty cells are staged as missing answers.
     """
     width = len(raw.header)
-    pick = operator.itemgetter(*[raw.header.index(column) for column in raw.contract_columns])
-    single = len(raw.contract_columns) == 1
-    names = ["source_row", *raw.contract_columns]
-    schema = pa.schema([("source_row", pa.int64()), *[(c, pa.string()) for c in raw.contract_columns]])
-    listed = ", ".join(quoted(name) for name in names)
-    cells = ", ".join(f"nullif({quoted(name)}, '')" for name in raw.contract_columns)
+    needed = raw.layout.needed
+    pick = operator.itemgetter(*needed)
+    single = len(needed) == 1
+    schema = pa.schema([("source_row", pa.int64()), *[(cell(i), pa.string()) for i in needed]])
+    conn.execute("drop table if exists temp.wave_upload")
+    conn.execute("create temp table wave_upload (source_row bigint, "
+                 + ", ".join(f"{cell(i)} varchar" for i in needed) + ")")
     findings: list[Finding] = []
     n_rows, batch = 0, []
 
@@ -353,13 +506,11 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
             upload = pa.Table.from_arrays([pa.array(values, type=schema.field(i).type)
                                            for i, values in enumerate(zip(*batch))], schema=schema)
             conn.register("wave_upload_batch", upload)
-            conn.execute(f"insert into staging.raw_responses (wave, raw_sha256, {listed}) "
-                         f"select $wave, $sha, source_row, {cells} from wave_upload_batch",
-                         {"wave": wave, "sha": raw.sha256})
+            conn.execute("insert into wave_upload select * from wave_upload_batch")
             conn.unregister("wave_upload_batch")
             batch = []
 
-    with raw.copy.open("rb") as handle:
+    with raw.text.open("rb") as handle:
         reader = _csv_reader(handle)
         next(reader)  # the header, judged already
         number, last_line, batch_start = 0, reader.line_num, 0
@@ -367,11 +518,11 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
             for fields in reader:
                 number += 1
                 if len(fields) != width:
-                    findings.append(_misshapen(number, fields, width, last_line + 1))
+                    findings.append(_misshapen(raw, number, fields, width, last_line + 1))
                 elif raw.carriage_returns and (stray := _stray_carriage_return(fields, raw.header)):
                     findings.append(Finding(
                         "carriage_return", stray, number, None, None,
-                        f"Record {number} holds, in {stray}, a carriage return that does not end a line "
+                        f"{raw.place(number)} holds, in {stray}, a carriage return that does not end a line "
                         "(an old Mac line break); replace it with a space or a normal line break."))
                 else:
                     batch.append((number, pick(fields)) if single else (number, *pick(fields)))
@@ -388,21 +539,22 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                                     f"Record {number + 1} cannot be read: {problem}. "
                                     "No record from there on was read; fix the quotes and export again."))
         flush()
-    return Staged(n_rows, Verdict.of(findings, items_per_rule))
+    converted = stage_uploaded(conn, raw, wave, items_per_rule, record="source_row")
+    return Staged(n_rows, Verdict.of(findings, items_per_rule) + converted)
 
 
-def _misshapen(number: int, fields: list[str], width: int, line: int) -> Finding:
+def _misshapen(raw: RawFile, number: int, fields: list[str], width: int, line: int) -> Finding:
     if not fields:
-        return Finding("blank_record", None, number, None, None,
-                       f"Record {number} (line {line}) is blank; it was skipped.", WARNING)
+        where = f"Record {number} (line {line})" if raw.format == formats.CSV else raw.place(number)
+        return Finding("blank_record", None, number, None, None, f"{where} is blank; it was skipped.", WARNING)
     return Finding("ragged_row", None, number, None, None,
                    f"Record {number} has {len(fields):,} field{'s' * (len(fields) != 1)} "
                    f"but the header has {width:,} columns; check its commas and quotes.")
 
 
 def _stray_carriage_return(fields: list[str], header: list[str]) -> str | None:
-    for position, cell in enumerate(fields):
-        if "\r" in cell and cell.count("\r") != cell.count("\r\n"):
+    for position, text in enumerate(fields):
+        if "\r" in text and text.count("\r") != text.count("\r\n"):
             return header[position]
     return None
 
@@ -411,15 +563,24 @@ def no_rows_finding() -> Finding:
     return _file_finding("no_rows", "The file has a header but no rows of answers.")
 
 
-def _copy_once(source: Path, copy: Path, breaks: LineBreakScan) -> tuple[str, int | None, int]:
-    """Copy the source to `copy` in one read, hashing, decode-checking and scanning the same bytes."""
+def _copy_once(source: Path, copy: Path, breaks: LineBreakScan) -> tuple[str, int | None, int, formats.Kind]:
+    """Copy the source to `copy` in one read, hashing, decode-checking and scanning the same bytes.
+
+    The first bytes tell the format (`formats.sniff`); a file that is not CSV text is copied and
+    hashed only, its text checks are those of its conversion.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset, bad = 0, None
+    offset, bad, kind = 0, None, None
     with os.fdopen(open_regular(source), "rb") as handle, copy.open("xb") as target:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             target.write(chunk)
+            if kind is None:
+                kind = formats.sniff(chunk[:formats.HEAD_BYTES])
+            if kind.name != formats.CSV:
+                offset += len(chunk)
+                continue
             breaks.feed(chunk)
             if bad is None:
                 try:
@@ -427,12 +588,12 @@ def _copy_once(source: Path, copy: Path, breaks: LineBreakScan) -> tuple[str, in
                 except UnicodeDecodeError as error:
                     bad = offset + error.start
             offset += len(chunk)
-    if bad is None:
+    if bad is None and (kind is None or kind.name == formats.CSV):
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as error:
             bad = offset - len(error.object) + error.start
-    return digest.hexdigest(), bad, offset
+    return digest.hexdigest(), bad, offset, kind or formats.CSV_KIND
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
@@ -444,13 +605,28 @@ def _line_of_offset(path: Path, offset: int) -> int:
     return lines
 
 
+def form_version_findings(raw: RawFile) -> list[Finding]:
+    """The form version the records name must be one form's, and one for the whole file (`--form` overrides it)."""
+    versions = raw.form_versions
+    declared = ", ".join(form.version for form in questionnaires.shipped())
+    if len(versions) > 1:
+        named = ", ".join(f"{version} ({count:,} records)" for version, count in versions.items())
+        return [_file_finding("form_version", f"The file's records name several form versions: {named}. Export each "
+                                              "version as its own file, or name the form to judge all by with --form.")]
+    if versions and questionnaires.by_version(next(iter(versions))) is None:
+        return [_file_finding("form_version", f"The file's records name the form version {next(iter(versions))}, "
+                                              f"which no form in schemas/forms/ declares (they declare {declared}). "
+                                              "Add that form, or name one with --form.")]
+    return []
+
+
 def _file_finding(rule: str, message: str) -> Finding:
     return Finding(rule, None, None, None, None, message)
 
 
 def remove_orphan_copies(folder: Path) -> None:
     """Private copies left by a killed run (the caller holds the warehouse, so none is in use)."""
-    for orphan in folder.glob(f"{PRIVATE_PREFIX}*.csv"):
+    for orphan in folder.glob(f"{PRIVATE_PREFIX}*"):
         orphan.unlink(missing_ok=True)
 
 
@@ -465,14 +641,24 @@ class StagedAttempt:
 
 
 def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
-                  items_per_rule: int | None = ITEMS_PER_RULE) -> StagedAttempt:
-    """Stage the file as the wave's latest attempt and judge it by every rule, in one transaction.
+                  items_per_rule: int | None = ITEMS_PER_RULE,
+                  questionnaire: Questionnaire | None = None) -> StagedAttempt:
+    """Stage the file as the wave's latest attempt and judge it by every rule of its form, in one transaction.
 
+    The form is the one given, else the one `questionnaire.form_for` picks for the wave, the
+    file's columns (as the questionnaire names them) and the form version its records name.
     The verdict holds every rule's count, and its findings (errors and warnings, in file
-    order) up to `items_per_rule` each, all when it is None.
+    order) up to `items_per_rule` each, all when it is None. The attempt's record in
+    `staging.wave_attempts` carries how the file was read in its `provenance` column.
     """
     started = time.perf_counter()
+    if questionnaire is None:
+        raw.findings += form_version_findings(raw)
+        questionnaire = questionnaires.form_for(wave, raw.columns, raw.form_version)
+    raw.judged_by(questionnaire)
     staging.ensure_tables(conn)
+    conn.execute(PROVENANCE_DDL)
+    staging.ensure_answer_columns(conn, raw.known)
     verdict = Verdict.of(raw.findings, items_per_rule)
     n_rows, judging_seconds = 0, 0.0
     uploaded = load_clean_file(conn, raw) if raw.readable else None
@@ -481,8 +667,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
         staging.clear_unpublished_attempts(conn, wave, raw.sha256)
         if raw.readable:
             if uploaded is not None:
-                stage_uploaded(conn, raw, wave)
-                staged = Staged(uploaded, Verdict())
+                staged = Staged(uploaded, stage_uploaded(conn, raw, wave, items_per_rule))
             else:
                 staged = stage_records(conn, raw, wave, items_per_rule)
             n_rows = staged.n_rows
@@ -490,16 +675,32 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
             if n_rows:
                 judging = time.perf_counter()
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
-                columns = raw.contract_columns
-                verdict = (verdict + judge(conn, "wave_rows", columns, items_per_rule)
-                           + quality_warnings(conn, "wave_rows", columns, items_per_rule))
+                columns = [c for c in questionnaire.columns if c in raw.contract_columns]
+                verdict = (verdict + _located(raw, judge(conn, "wave_rows", columns, items_per_rule, questionnaire)
+                                              + quality_warnings(conn, "wave_rows", columns, items_per_rule)))
                 judging_seconds = time.perf_counter() - judging
             elif not staged.verdict.counts:
                 verdict = verdict + Verdict.of([no_rows_finding()])
-        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.header, raw.extra_columns, verdict)
+        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.columns, raw.extra_columns, verdict,
+                               questionnaire)
+        conn.execute("update staging.wave_attempts set provenance = $provenance where wave = $wave",
+                     {"wave": wave, "provenance": json.dumps(raw.provenance)})
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     total = time.perf_counter() - started
     return StagedAttempt(n_rows, verdict, total - judging_seconds, judging_seconds)
+
+
+# How the attempt's file was read: its format, sheet, renamed, split and metadata columns, and its form version(s).
+PROVENANCE_DDL = "alter table staging.wave_attempts add column if not exists provenance json"
+
+
+def _located(raw: RawFile, verdict: Verdict) -> Verdict:
+    """The findings of a workbook's or SPSS file's rows say where the row is in that program (the spreadsheet's
+    row is the data row + 1); a CSV's record number is its `row` already."""
+    if raw.format == formats.CSV:
+        return verdict
+    return Verdict([replace(f, message=f"{raw.place(f.row)}: {f.message}") if f.row else f for f in verdict.findings],
+                   verdict.counts)
