@@ -60,14 +60,16 @@ def test_a_third_model_is_one_declaration(monkeypatch):
     for spec in model_specs.SPECS:
         results[spec.section][spec.key] = stored[spec.key]
     context = model_context(results)
-    heads = [(column["label"], column["kind"]) for column in context["model_columns"]]
-    assert heads[-1][0] == "LOAN" and ("LOAN", "as in the paper") in heads
-    assert heads.index(("ENVEXP", "dummies, HC3")) < heads.index(("LOAN", "as in the paper"))
+    heads = [(column["label"], column["head"]) for column in context["model_columns"]]
+    # The paper's models side by side first, the new one among them; then the referee's columns.
+    assert heads[:3] == [("ENVTECH", "logit"), ("ENVEXP", "OLS, million VND"), ("LOAN", "logit")]
+    assert ("ENVEXP", "OLS, million VND, dummies, HC3") in heads[3:]
+    assert [g["title"] for g in context["table5"]["groups"]][0] == "As in the paper"
     assert {"empl", "years", "cp"} <= set(context["model_terms"])
 
     html = render_html("partials/models.html.j2", results=results, en=narrative.words("en"),
                        **FORMATTING, **context)
-    assert "LOAN<br>" in html and "Borrowing logit:" in html
+    assert "LOAN<br>" in html and "LOAN (as in the paper), logit: " in html
     # Not declared for the abstract, so the abstract says what it said without it.
     with_it = narrative.abstract(results, "en")
     monkeypatch.setattr(model_specs, "SPECS", model_specs.SPECS[:-1])
@@ -89,9 +91,17 @@ def test_contradicting_declarations_are_named():
 def test_every_robustness_model_answers_a_paper_model_about_the_same_outcome():
     paper = {spec.key: spec for spec in model_specs.REPLICATION}
     for twin in model_specs.ROBUSTNESS:
-        assert twin.outcome == paper[twin.twin_of].outcome and twin.label == paper[twin.twin_of].label
         assert twin.section == "robustness" and not twin.in_abstract
+        if twin.exhibit == "table5":
+            assert twin.outcome == paper[twin.twin_of].outcome and twin.label == paper[twin.twin_of].label
+        else:
+            # The two-part model's parts: whether a firm spends and the log of what it spends, each
+            # derived from the paper model's outcome, on the paper model's predictors.
+            assert model_specs.DERIVED[twin.outcome][0] == paper[twin.twin_of].outcome
+            assert twin.predictors == paper[twin.twin_of].predictors
     assert all(spec.section == "models" for spec in model_specs.REPLICATION)
+    assert {spec.key for spec in model_specs.ROBUSTNESS if spec.exhibit == "two_part"} == {
+        "envexp_any_logit", "envexp_amount_ols"}
 
 
 @pytest.mark.parametrize("language", narrative.LANGUAGES)

@@ -1,138 +1,394 @@
-"""The declared regression models fitted with statsmodels, with the checks a referee asks for.
+"""The declared regression models fitted, with the checks a referee asks for.
 
-The models themselves are declared in `workflows.analysis.model_specs`. Every logit also gets a
-separation check and, when separation is found or events are few, Firth's penalised fit. A
-model that cannot be fitted on a wave is reported as not converged, with null estimates,
-never as a crash.
+The models themselves are declared in `workflows.analysis.model_specs`. Each fit goes in steps,
+and any step may find that the model cannot be estimated on the wave, which is then reported
+with null estimates and its reason (`not_estimated` and `notes`), never as a crash:
+
+1. the design: too few firms, an outcome without variation, a predictor that does not vary;
+2. its rank and condition number: a collinear design is named by its linear relation;
+3. the fit: maximum likelihood (statsmodels' Logit) or least squares; a logit is checked for
+   complete and quasi-complete separation by linear programming, which names the predictors that
+   separate, and for events per predictor; when either is a worry, Firth's penalised logit is
+   fitted with profile penalised-likelihood tests and intervals (`workflows.analysis.firth`);
+4. the covariance: classical, or HC3 computed from the weighted hat matrix
+   (`workflows.analysis.covariance`), since statsmodels' GLM gives HC0 under any HC label;
+5. the diagnostics (`workflows.analysis.diagnostics`).
+
+A numerical fault in any step after the estimates (a diagnostic, the Firth fit, HC3 with a
+firm of leverage 1) removes only what it computes, with a sentence saying so.
 """
 
 import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.discrete.discrete_model import Logit
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.regression.linear_model import OLS
-from statsmodels.tools.tools import add_constant
 
-from workflows.analysis import diagnostics, model_specs
+from workflows.analysis import covariance as robust
+from workflows.analysis import design_checks, diagnostics, firth, model_specs
 from workflows.analysis.model_specs import DERIVED, ModelSpec
 from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
 
+# The faults of numerical code: a singular matrix, an overflow, a division by zero, a domain error.
+NUMERICAL_FAULTS = (np.linalg.LinAlgError, ArithmeticError, ValueError)
+# Up to this many firms the separation check runs on every logit (milliseconds); above it, only
+# when the fit shows signs of separation.
+ALWAYS_CHECK_SEPARATION_UP_TO = 1_000
+MAX_ITERATIONS = 200
+
 
 def fit_all(firms: pd.DataFrame) -> dict[str, dict]:
-    """Every declared model fitted on the firms, by key, in the order of the declarations."""
-    return {spec.key: fit(spec, firms) for spec in model_specs.SPECS}
+    """Every declared model fitted on the firms, by key, in the order of the declarations; beside a
+    paper model that a wave cannot estimate only because some of its predictors do not vary (one
+    cluster), the same model without them; and each robustness model compared with its paper model."""
+    fits = {spec.key: fit(spec, firms) for spec in model_specs.SPECS}
+    for spec in model_specs.paper_models():
+        dropped = tuple((fits[spec.key].get("not_estimated") or {}).get("constant_terms") or ())
+        if dropped and len(dropped) < len(spec.predictors):
+            reduced = spec.without(dropped)
+            fits[reduced.key] = fit(reduced, firms) | {"reduces": spec.key, "dropped": list(dropped)}
+    for spec in model_specs.SPECS:
+        paper = next((p for p in model_specs.paper_models() if p.key == spec.twin_of), None)
+        if paper is not None and spec.outcome == paper.outcome and spec.subset == paper.subset:
+            comparison = _guarded(lambda: compare(paper, fits[paper.key], spec, fits[spec.key], firms))
+            if comparison is not None:
+                fits[spec.key]["comparison"] = comparison
+    return fits
+
+
+def model_firms(spec: ModelSpec, firms: pd.DataFrame) -> pd.DataFrame:
+    """The firms the model is fitted on: all, or its subset's."""
+    if spec.subset is None:
+        return firms
+    source, derive = DERIVED[spec.subset]
+    return firms[derive(firms[source]).to_numpy(dtype=bool)]
 
 
 def design(spec: ModelSpec, firms: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    columns = {}
+    """The outcome and the design matrix (a constant first) on the model's firms."""
+    firms = model_firms(spec, firms)
+    columns = {"const": pd.Series(1.0, index=firms.index)}
     for name in spec.predictors:
-        source, derive = DERIVED.get(name, (name, None))
-        columns[name] = firms[source] if derive is None else derive(firms[source])
-    X = add_constant(pd.DataFrame(columns).astype(float), has_constant="add")
-    return firms[spec.outcome].astype(float), X
+        columns[name] = _column(name, firms)
+    return _column(spec.outcome, firms).astype(float), pd.DataFrame(columns).astype(float)
+
+
+def _column(name: str, firms: pd.DataFrame) -> pd.Series:
+    source, derive = DERIVED.get(name, (name, None))
+    return firms[source] if derive is None else derive(firms[source])
 
 
 def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
-    """The fitted model as the contract's `results.json` describes it (NaN where undefined), with diagnostics."""
-    y, X = design(spec, firms)
+    """The fitted model as the contract's `results.json` describes it (null where undefined), with diagnostics."""
+    try:
+        y, X = design(spec, firms)
+    except NUMERICAL_FAULTS as error:
+        return _not_fitted(spec, len(firms), {"reason": "numerical", "detail": _sentence(error)})
     problem = _degenerate(spec, y, X)
     if problem:
-        return _not_fitted(spec, len(firms), problem)
-    separated = "none"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if spec.family == "logit":
-                result = Logit(y, X).fit(disp=0, maxiter=200)
-                # The constant-only model has a closed form; statsmodels would search for it.
-                result.set_null_options(llnull=diagnostics.null_log_likelihood(y.to_numpy()))
-                if diagnostics.fit_looks_separated(result, X):
-                    separated = diagnostics.separation(X.to_numpy(), y.to_numpy())
-                converged = bool(result.mle_retvals.get("converged", False)) and separated == "none"
-                extra = {"llnull": float(result.llnull), "prsquared": float(result.prsquared)}
-                checks = diagnostics.logit_diagnostics(result, X, y) if converged else {}
-                if spec.covariance != "nonrobust":
-                    # The logit's estimates are the binomial GLM's own maximum: no IRLS step is
-                    # needed (maxiter=0), only the robust covariance evaluated there.
-                    result = GLM(y, X, family=Binomial()).fit(
-                        start_params=result.params, maxiter=0, cov_type=spec.covariance)
-            else:
-                result = OLS(y, X).fit(cov_type=spec.covariance)
-                converged = True
-                extra = {"rsquared": float(result.rsquared), "rsquared_adj": float(result.rsquared_adj)}
-                checks = diagnostics.ols_diagnostics(result, X)
-        except (np.linalg.LinAlgError, ValueError) as error:
-            return _not_fitted(spec, len(firms), f"the fit failed: {error}")
-    notes = sorted({str(w.message).splitlines()[0] for w in caught})
-    if separated != "none":
-        notes.insert(0, f"Not estimated by maximum likelihood: {separated} separation, so the estimates "
-                        "would run to infinity; the Firth penalised fit is reported instead.")
-        return _not_fitted(spec, len(firms), None, notes) | {"diagnostics": _logit_checks(spec, y, X, separated)}
-    document = {
-        "n": int(result.nobs),
-        "converged": converged,
-        "covariance": spec.covariance,
-        "llf": float(result.llf),
-        "params": _series(result.params, spec),
-        "bse": _series(result.bse, spec),
-        "tvalues": _series(result.tvalues, spec),
-        "pvalues": _series(result.pvalues, spec),
-        "notes": notes,
-    } | extra
-    if spec.family == "logit":
-        document["diagnostics"] = checks | _logit_checks(spec, y, X, separated)
-        if document["diagnostics"]["firth"] is None:
-            document["diagnostics"].pop("firth")
-    else:
-        document["diagnostics"] = checks
+        return _not_fitted(spec, len(y), problem)
+    try:
+        shape = design_checks.collinearity(X.to_numpy(), list(X.columns))
+    except NUMERICAL_FAULTS as error:
+        return _not_fitted(spec, len(y), {"reason": "numerical", "detail": _sentence(error)})
+    if shape["collinear"]:
+        return _not_fitted(spec, len(y), {"reason": "collinear", "rank": shape["rank"], "columns": shape["columns"],
+                                          "condition_number": shape["condition_number"], "terms": shape["terms"],
+                                          "relation": shape["relation"]})
+    clusters = _clusters(model_firms(spec, firms))
+    try:
+        with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+            warnings.simplefilter("always")
+            document = (_fit_logit if spec.family == "logit" else _fit_ols)(spec, y, X, clusters)
+    except NUMERICAL_FAULTS as error:
+        return _not_fitted(spec, len(y), {"reason": "numerical", "detail": _sentence(error)})
+    document["diagnostics"]["condition_number"] = shape["condition_number"]
+    document["notes"] = document.get("notes", []) + sorted(
+        {str(w.message).splitlines()[0] for w in caught if not _expected_warning(w)})
     return document
 
 
-def _logit_checks(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, separated: str) -> dict:
-    """Separation, events per variable and, when either is a worry, Firth's penalised fit."""
-    epv = diagnostics.events_per_variable(y.to_numpy(), len(spec.predictors))
-    checks = {"separation": separated, "events_per_variable": epv, "firth": None}
-    if separated != "none" or epv < diagnostics.MIN_EVENTS_PER_VARIABLE:
-        try:
-            firth = diagnostics.firth_logit(X.to_numpy(), y.to_numpy())
-        except np.linalg.LinAlgError as error:
-            # Near separation the information matrix can become singular on one processor's
-            # rounding and not on another's: a sentence in the report, never the end of the run.
-            checks["firth_failure"] = f"The Firth penalised fit could not be computed either ({str(error).lower()})"
-            return checks
-        checks["firth"] = {
-            "converged": firth["converged"], "llf": firth["llf"], "penalised_llf": firth["penalised_llf"],
-            **{key: dict(zip(spec.terms, map(float, firth[source])))
-               for key, source in (("params", "params"), ("bse", "bse"), ("tvalues", "zvalues"),
-                                   ("pvalues", "pvalues"))},
-        }
-    return checks
+def _expected_warning(caught) -> bool:
+    """Warnings the steps themselves answer: a fit that did not converge or is separated is reported
+    as such, by the checks' own words."""
+    text, kind = str(caught.message), type(caught.message).__name__
+    return kind in ("ConvergenceWarning", "PerfectSeparationWarning") or "divide by zero" in text or "overflow" in text
 
 
-def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> str | None:
-    if len(y) <= X.shape[1]:
-        return f"{len(y)} firms are too few for {X.shape[1]} coefficients"
-    # Minimum against maximum: one pass, where counting distinct values would hash a census.
-    if y.min() == y.max():
-        return f"every firm has the same {spec.outcome}"
-    constant = [c for c in spec.predictors if X[c].min() == X[c].max()]
-    if constant:
-        return f"{', '.join(constant)} {'does' if len(constant) == 1 else 'do'} not vary across firms"
+def _clusters(firms: pd.DataFrame) -> int | None:
+    """How many clusters (villages) the model's firms come from, when the firms say."""
+    for column in ("cluster", "cluster_code"):
+        if column in firms:
+            return int(firms[column].nunique())
     return None
 
 
-def _not_fitted(spec: ModelSpec, n: int, reason: str | None, notes: list[str] | None = None) -> dict:
+def _fit_logit(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | None) -> dict:
+    names, Xa, ya = list(X.columns), X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    n, k = Xa.shape
+    result = Logit(ya, Xa).fit(disp=0, maxiter=MAX_ITERATIONS, method="newton")
+    params = np.asarray(result.params, dtype=float)
+    converged = bool(result.mle_retvals.get("converged", False)) and bool(np.all(np.isfinite(params)))
+    fitted = 1 / (1 + np.exp(-(Xa @ params)))
+    check = n <= ALWAYS_CHECK_SEPARATION_UP_TO or diagnostics.fit_looks_separated(
+        converged, fitted, params[1:], Xa[:, 1:].std(axis=0))
+    separation = design_checks.separation_by(Xa, ya, names) if check else {"kind": "none"}
+    epv = diagnostics.events_per_variable(ya, len(spec.predictors))
+    checks = {"separation": separation["kind"], "events_per_variable": epv,
+              "clustered_errors": _clustering_note(clusters, k)}
+    if separation["kind"] != "none":
+        checks["separated_by"] = {key: separation[key] for key in ("terms", "alone", "perfectly_predicted", "groups")}
+    penalised = _firth(spec, Xa, ya, names, separation["kind"] != "none" or epv < diagnostics.MIN_EVENTS_PER_VARIABLE,
+                       complete=separation["kind"] == "complete")
+    checks |= penalised
+    if separation["kind"] != "none":
+        return _not_fitted(spec, n, {"reason": "separation", "separation": separation["kind"],
+                                     "terms": separation["terms"], "firth": "firth" in checks}) | {"diagnostics": checks}
+    if not converged:
+        return _not_fitted(spec, n, {"reason": "not_converged", "iterations": MAX_ITERATIONS}) | {"diagnostics": checks}
+    llnull = diagnostics.null_log_likelihood(ya)
+    llf = float(result.llf)
+    notes = []
+    covariance, label_notes = _covariance(spec, lambda: np.asarray(result.cov_params()),
+                                          lambda: robust.logit_hc3(Xa, ya, params))
+    notes += label_notes
+    inference = robust.inference(params, covariance, None) if covariance is not None else None
+    document = _estimated(spec, n, llf, params, inference, names, statistic="z") | {
+        "llnull": llnull, "prsquared": 1 - llf / llnull if llnull else None, "notes": notes}
+    checks |= {"mcfadden_r2": document["prsquared"], **diagnostics.likelihood_ratio(llf, llnull, k - 1),
+               **diagnostics.information_criteria(llf, k, n)}
+    checks |= _guarded(lambda: {"classification": diagnostics.classification(ya, fitted),
+                                "auc": diagnostics.area_under_curve(ya, fitted),
+                                "hosmer_lemeshow": diagnostics.hosmer_lemeshow(ya, fitted)}, notes) or {}
+    if covariance is not None:
+        checks |= _guarded(lambda: diagnostics.marginal_effects(Xa, params, covariance, names), notes) or {}
+    document["diagnostics"] = checks
+    return document
+
+
+def _firth(spec: ModelSpec, Xa: np.ndarray, ya: np.ndarray, names: list[str], needed: bool,
+           complete: bool = False) -> dict:
+    """Firth's penalised fit when separation or few events make it a worry, as the diagnostics hold it."""
+    if not needed:
+        return {}
+    try:
+        result = firth.firth_logit(Xa, ya)
+        effects = diagnostics.marginal_effects(Xa, result["params"], result["covariance"], names)
+    except NUMERICAL_FAULTS as error:
+        # Near separation the information matrix can become singular on one processor's rounding
+        # and not on another's: a sentence in the report, never the end of the run.
+        return {"firth_failure": f"The Firth penalised fit could not be computed either ({_sentence(error)})"}
+    by_term = lambda values: {name: float(v) for name, v in zip(names, values)}  # noqa: E731
+    document = {
+        "n": len(ya), "converged": bool(result["converged"]), "llf": result["llf"],
+        "penalised_llf": result["penalised_llf"],
+        "inference": "profile penalised likelihood" if result["profile"] else "penalised Wald",
+        "intervals": result["intervals"],
+        "statistic": "signed root of the penalised likelihood-ratio chi²" if result["profile"] else "z",
+        "covariance": "model-based (inverse penalised information)",
+        "params": by_term(result["params"]), "bse": by_term(result["bse"]),
+        "tvalues": by_term(result["tvalues"]), "pvalues": by_term(result["pvalues"]),
+        "lr_statistics": by_term(result["lr_statistics"]),
+        "ci_lower": by_term(result["ci_lower"]), "ci_upper": by_term(result["ci_upper"]),
+        "wald_z": by_term(result["wald_z"]), "wald_pvalues": by_term(result["wald_pvalues"]),
+        **effects,
+    }
+    notes = []
+    if result["profile"] and not result.get("profiles_converged", True):
+        notes.append("Some profile penalised-likelihood fits did not converge; their tests or bounds are approximate.")
+    if complete and result["profile"]:
+        # Found on the test waves: with a coefficient held fixed, the penalised likelihood of completely
+        # separated data can have several maxima, and the one the path reaches need not be the highest.
+        notes.append("Under complete separation the penalised likelihood with a coefficient held fixed can have "
+                     "several maxima; the tests and intervals follow the profile from the penalised estimate "
+                     "and may be too narrow.")
+    if notes:
+        document["notes"] = notes
+    return {"firth": document}
+
+
+def _fit_ols(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | None) -> dict:
+    names, Xa, ya = list(X.columns), X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    n, k = Xa.shape
+    result = OLS(ya, Xa).fit()
+    params = np.asarray(result.params, dtype=float)
+    df_resid = n - k
+    notes = []
+    covariance, label_notes = _covariance(spec, lambda: np.asarray(result.cov_params()),
+                                          lambda: robust.ols_hc3(Xa, ya, params))
+    notes += label_notes
+    inference = robust.inference(params, covariance, df_resid) if covariance is not None else None
+    llf = float(result.llf)
+    document = _estimated(spec, n, llf, params, inference, names, statistic="t") | {
+        "df_resid": df_resid, "rsquared": float(result.rsquared), "rsquared_adj": float(result.rsquared_adj),
+        "notes": notes}
+    checks = {**diagnostics.information_criteria(llf, k, n),
+              **diagnostics.classical_f(float(result.rsquared), n, k),
+              "clustered_errors": _clustering_note(clusters, k)}
+    if spec.covariance != "nonrobust" and covariance is not None:
+        wald = _guarded(lambda: robust.wald_f(params, covariance, df_resid), notes)
+        if wald is not None:
+            checks |= {"wald_f_statistic": wald["statistic"], "wald_f_df_num": wald["df_num"],
+                       "wald_f_df_denom": wald["df_denom"], "wald_f_pvalue": wald["pvalue"],
+                       "wald_f_covariance": spec.covariance}
+    checks |= _guarded(lambda: {"vif": diagnostics.vifs(Xa, names)}, notes) or {}
+    checks |= _guarded(lambda: diagnostics.residual_normality(ya - Xa @ params), notes) or {}
+    document["diagnostics"] = checks
+    return document
+
+
+def _covariance(spec: ModelSpec, classical, hc3) -> tuple[np.ndarray | None, list[str]]:
+    """The covariance the model is declared with; None (and a sentence) when HC3 is undefined."""
+    if spec.covariance == "nonrobust":
+        return classical(), []
+    try:
+        return hc3(), []
+    except NUMERICAL_FAULTS as error:
+        return None, [f"HC3 standard errors are not defined on this wave: {_sentence(error)}."]
+
+
+def _estimated(spec: ModelSpec, n: int, llf: float, params: np.ndarray, inference: dict | None, names: list[str],
+               statistic: str) -> dict:
+    by_term = lambda values: {name: float(v) for name, v in zip(names, values)}  # noqa: E731
+    undefined = {name: None for name in names}
+    return {
+        "n": int(n), "converged": True, "covariance": spec.covariance, "statistic": statistic,
+        "not_estimated": None, "llf": llf, "params": by_term(params),
+        "bse": by_term(inference["bse"]) if inference else undefined,
+        "tvalues": by_term(inference["tvalues"]) if inference else undefined,
+        "pvalues": by_term(inference["pvalues"]) if inference else undefined,
+    }
+
+
+def _clustering_note(clusters: int | None, k: int) -> dict | None:
+    """Why the errors are not clustered by village: with G clusters, the cluster-robust covariance
+    is a sum of G outer products of score sums that themselves sum to zero (the model has a
+    constant), so its rank is at most G - 1, below the k coefficients; and a wild cluster
+    bootstrap with Rademacher weights has only 2^G distinct draws."""
+    if clusters is None:
+        return None
+    return {"clusters": clusters, "coefficients": k, "cluster_robust_rank_at_most": clusters - 1,
+            "wild_bootstrap_draws": 2 ** clusters}
+
+
+def compare(paper: ModelSpec, paper_fit: dict, twin: ModelSpec, twin_fit: dict, firms: pd.DataFrame) -> dict | None:
+    """The paper's model beside its twin on the same firms: AIC and BIC of each and, when one is nested in
+    the other (its design's columns lie in the span of the other's), the likelihood-ratio test (logit)
+    or F test (OLS) of the restriction."""
+    if paper_fit.get("llf") is None or twin_fit.get("llf") is None:
+        return None
+    _, X_paper = design(paper, firms)
+    y, X_twin = design(twin, firms)
+    n = len(y)
+    criteria = {key: diagnostics.information_criteria(fit_["llf"], X.shape[1], n)
+                for key, fit_, X in ((paper.key, paper_fit, X_paper), (twin.key, twin_fit, X_twin))}
+    document = {"with": paper.key, "aic": {key: c["aic"] for key, c in criteria.items()},
+                "bic": {key: c["bic"] for key, c in criteria.items()}, "nested": False}
+    for restricted, general, X_r, X_g, fit_r, fit_g in (
+            (paper.key, twin.key, X_paper, X_twin, paper_fit, twin_fit),
+            (twin.key, paper.key, X_twin, X_paper, twin_fit, paper_fit)):
+        if X_r.shape[1] < X_g.shape[1] and _spans(X_g.to_numpy(), X_r.to_numpy()):
+            df = X_g.shape[1] - X_r.shape[1]
+            document |= {"nested": True, "restricted": restricted, "general": general, "df": df}
+            if paper.family == "logit":
+                statistic = max(0.0, 2 * (fit_g["llf"] - fit_r["llf"]))
+                document |= {"test": "likelihood ratio", "statistic": statistic,
+                             "pvalue": float(stats.chi2.sf(statistic, df))}
+            else:
+                rss = {key: float(np.sum((y.to_numpy() - X.to_numpy() @ np.array(list(f["params"].values()))) ** 2))
+                       for key, X, f in ((restricted, X_r, fit_r), (general, X_g, fit_g))}
+                df_denom = n - X_g.shape[1]
+                statistic = max(0.0, (rss[restricted] - rss[general]) / df) / (rss[general] / df_denom)
+                document |= {"test": "F", "statistic": statistic, "df_denom": df_denom,
+                             "pvalue": float(stats.f.sf(statistic, df, df_denom))}
+            break
+    return document
+
+
+def _spans(general: np.ndarray, restricted: np.ndarray) -> bool:
+    """Whether every column of `restricted` is a linear combination of `general`'s columns."""
+    scale = np.linalg.norm(restricted, axis=0)
+    scale[scale == 0] = 1.0
+    target = restricted / scale
+    solution, *_ = np.linalg.lstsq(general / np.linalg.norm(general, axis=0), target, rcond=None)
+    residual = target - (general / np.linalg.norm(general, axis=0)) @ solution
+    return bool(np.max(np.abs(residual)) < 1e-8)
+
+
+def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> dict | None:
+    if len(y) <= X.shape[1]:
+        return {"reason": "too_few_firms", "firms": len(y), "coefficients": X.shape[1]}
+    if not np.all(np.isfinite(y.to_numpy())) or not np.all(np.isfinite(X.to_numpy())):
+        return {"reason": "not_finite"}
+    # Minimum against maximum: one pass, where counting distinct values would hash a census.
+    if y.min() == y.max():
+        return {"reason": "no_variation", "outcome": spec.outcome, "value": float(y.iloc[0])}
+    constant = [c for c in spec.predictors if X[c].min() == X[c].max()]
+    if constant:
+        return {"reason": "constant", "constant_terms": constant}
+    return None
+
+
+NOT_ESTIMATED = {
+    "too_few_firms": lambda d: f"{d['firms']} firms are too few for {d['coefficients']} coefficients",
+    "not_finite": lambda d: "some values of the model's variables are not finite numbers",
+    "no_variation": lambda d: f"every firm has the same {d['outcome']}",
+    "constant": lambda d: f"{', '.join(d['constant_terms'])} {'does' if len(d['constant_terms']) == 1 else 'do'} "
+                          "not vary across firms",
+    "collinear": lambda d: "the predictors are collinear" + (
+        f" ({_relation_text(d['relation'])})" if d.get("relation") else f" ({', '.join(d['terms'])})")
+        + f": the design has rank {d['rank']} for {d['columns']} coefficients"
+        + (f" (condition number {d['condition_number']:.3g})" if d.get("condition_number") and d["rank"] == d["columns"]
+           else ""),
+    "separation": lambda d: f"{d['separation']} separation"
+                            + (f" by {', '.join(d['terms'])}" if d.get("terms") else "")
+                            + ", so the maximum-likelihood estimates would run to infinity",
+    "not_converged": lambda d: f"the maximum-likelihood search did not converge in {d['iterations']} iterations",
+    "numerical": lambda d: f"the fit failed: {d['detail']}",
+}
+
+
+def _relation_text(relation: dict) -> str:
+    parts = []
+    for term, coefficient in relation["equals"].items():
+        magnitude = abs(coefficient)
+        number = f"{magnitude:g}"
+        text = number if term == "const" else (term if magnitude == 1 else f"{number} {term}")
+        parts.append(("- " if coefficient < 0 else "+ ") + text)
+    joined = " ".join(parts)
+    return f"{relation['subject']} = " + (joined[2:] if joined.startswith("+ ") else "-" + joined[2:])
+
+
+def _not_fitted(spec: ModelSpec, n: int, reason: dict) -> dict:
     empty = {term: None for term in spec.terms}
-    document = {"n": n, "converged": False, "covariance": spec.covariance, "llf": None, "params": empty,
-                "bse": empty, "tvalues": empty, "pvalues": empty,
-                "notes": notes if notes is not None else [f"Not estimated: {reason}."]}
+    sentence = NOT_ESTIMATED[reason["reason"]](reason)
+    if reason["reason"] == "separation":
+        sentence = f"Not estimated by maximum likelihood: {sentence}" + (
+            "; the Firth penalised fit is reported instead." if reason.get("firth") else ".")
+    else:
+        sentence = f"Not estimated: {sentence}."
+    document = {"n": n, "converged": False, "covariance": spec.covariance,
+                "statistic": "z" if spec.family == "logit" else "t", "not_estimated": reason, "llf": None,
+                "params": empty, "bse": empty, "tvalues": empty, "pvalues": empty, "notes": [sentence],
+                "diagnostics": {}}
     if spec.family == "ols":
         document |= {"rsquared": None, "rsquared_adj": None}
     return document
 
 
-def _series(values: pd.Series, spec: ModelSpec) -> dict:
-    return {term: float(values[term]) for term in spec.terms}
+def _guarded(compute, notes: list[str] | None = None):
+    """A step after the estimates: its result, or None (and a sentence in `notes`) on a numerical fault."""
+    try:
+        return compute()
+    except NUMERICAL_FAULTS as error:
+        if notes is not None:
+            notes.append(f"A diagnostic could not be computed: {_sentence(error)}.")
+        return None
+
+
+def _sentence(error: BaseException) -> str:
+    text = str(error).strip().rstrip(".") or type(error).__name__
+    return text[:1].lower() + text[1:]
+

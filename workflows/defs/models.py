@@ -23,11 +23,14 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
     """The paper's logit and OLS on the wave's firms, with the robustness models and diagnostics beside them."""
     with warehouse.publishing(context) as conn:
         fits = fit_wave(conn, context.partition_key)
-    summary_keys = ("n", "converged", "covariance", "llf", "prsquared", "rsquared", "rsquared_adj")
+    summary_keys = ("n", "converged", "covariance", "statistic", "llf", "prsquared", "rsquared", "rsquared_adj")
     metadata = {
-        key: dg.MetadataValue.json(clean({k: fit[k] for k in summary_keys if k in fit}))
+        key: dg.MetadataValue.json(clean({k: fit[k] for k in summary_keys if k in fit}
+                                         | _not_estimated(fit) | _separation(fit)))
         for key, fit in fits.items()
     }
+    metadata["not_estimated"] = dg.MetadataValue.json(
+        {key: fit["notes"][0] for key, fit in fits.items() if fit.get("not_estimated") and fit.get("notes")})
     metadata["coefficients"] = dg.MetadataValue.md(_coefficient_table(fits))
     return dg.MaterializeResult(metadata=metadata)
 
@@ -43,15 +46,35 @@ def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
     return fits
 
 
+def _not_estimated(fit: dict) -> dict:
+    """Why a model was not estimated (its reason and sentence), for the asset's metadata."""
+    reason = fit.get("not_estimated")
+    if not reason:
+        return {}
+    return {"not_estimated": reason.get("reason"), "why": (fit.get("notes") or [""])[0]}
+
+
+def _separation(fit: dict) -> dict:
+    checks = fit.get("diagnostics") or {}
+    if checks.get("separation") in (None, "none"):
+        return {}
+    return {"separation": checks["separation"], "separated_by": (checks.get("separated_by") or {}).get("terms")}
+
+
 def _coefficient_table(fits: dict) -> str:
-    """Coefficients (t or z) of every model as a markdown table, for the asset's page in the UI."""
+    """Coefficients (z or t, as each model's `statistic` says) of every model as a markdown table, for the
+    asset's page in the UI; "not estimated" where a model has no estimates, "–" where a statistic is undefined."""
     terms = list(dict.fromkeys(term for fit in fits.values() for term in fit["params"]))
-    header = "| term | " + " | ".join(fits) + " |\n|---|" + "---|" * len(fits) + "\n"
+    header = "| term | " + " | ".join(f"{key} ({fit.get('statistic', 't')})" for key, fit in fits.items()) \
+        + " |\n|---|" + "---|" * len(fits) + "\n"
     rows = []
     for term in terms:
         cells = []
         for fit in fits.values():
+            if term not in fit["params"]:
+                cells.append("")
+                continue
             coef, t = fit["params"].get(term), fit["tvalues"].get(term)
-            cells.append("" if coef is None else f"{coef:.4g} ({t:.2f})")
+            cells.append("not estimated" if coef is None else f"{coef:.4g} ({'–' if t is None else f'{t:.2f}'})")
         rows.append(f"| {term} | " + " | ".join(cells) + " |")
     return header + "\n".join(rows)

@@ -32,13 +32,17 @@ def published_comparison(context: dg.AssetExecutionContext, warehouse: dg.Resour
         documents.replace(conn, documents.PUBLISHED_COMPARISON, wave, rows)
     frame = pd.DataFrame(rows)
     required = frame[frame["required"]]
+    coefficients = frame[frame["kind"] == "coefficient"]
+    if "relative_difference" not in coefficients:
+        coefficients = coefficients.assign(relative_difference=float("nan"))
     return dg.MaterializeResult(metadata={
         "shipped_reconstruction": provenance.is_reconstruction(results["raw_sha256"]),
         "figures": len(frame),
         "required_reproduced": f"{int(required['within'].sum())} of {len(required)}",
-        "coefficients_within_25_percent": f"{int(frame[frame['label'].str.contains('coefficient')]['within'].sum())} "
-                                          f"of {int(frame['label'].str.contains('coefficient').sum())}",
-        "misses": table_value(frame[~frame["within"]][["exhibit", "label", "printed", "shown", "required"]],
+        "coefficients_to_printed_precision": f"{int(coefficients['within'].sum())} of {len(coefficients)}",
+        "coefficients_within_25_percent": f"{int((coefficients['relative_difference'].abs() <= 0.25).sum())} "
+                                          f"of {len(coefficients)}",
+        "misses": table_value(frame[~frame["within"]][["exhibit", "label", "printed", "shown", "judged_by", "required"]],
                               rows=len(frame)),
     })
 
