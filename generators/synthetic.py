@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from schemas import codebook
-from schemas.questionnaire import CONTRACT_COLUMNS, QUESTIONS
+from schemas.questionnaire import QUESTIONS, shipped
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,10 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-# The columns the shipped waves were written with: the contract before interviewer_id and the
-# interview times joined it. Kept as they were, so that the same seed gives the same bytes.
-SHIPPED_COLUMNS = CONTRACT_COLUMNS[:CONTRACT_COLUMNS.index("notes") + 1]
+# The columns the shipped waves were written with: the 2007 form's, before interviewer_id and the
+# interview times joined the contract. Kept as they were, so that the same seed gives the same bytes.
+_FIRST_FORM = shipped()[0].columns
+SHIPPED_COLUMNS = _FIRST_FORM[:_FIRST_FORM.index("notes") + 1]
 
 
 def to_csv(rows: list[dict], columns: tuple[str, ...] = SHIPPED_COLUMNS) -> bytes:

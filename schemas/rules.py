@@ -26,9 +26,7 @@ from schemas.predicates import (
     codes_pattern,
     date_of,
     datetime_of,
-    has_text,
     is_value,
-    names_code,
     no_code_twice,
     number_of,
     quoted,
@@ -56,6 +54,9 @@ class Case:
     cell: str | None
     statistics: Mapping = field(default_factory=dict)
     row: Mapping = field(default_factory=dict)
+    # The question's label in the form, and its constraint message (said instead of the project's words).
+    label: str = ""
+    message: str = ""
 
     @property
     def value(self) -> str | None:
@@ -113,30 +114,47 @@ class RuleGroup:
     rules: tuple[str, ...] = ()
 
 
+def named(case: Case) -> str:
+    """The column, with its question's label when the form gives one: `q1_noise (“Q1 How serious …”)`."""
+    return f"{case.column} (“{case.label}”)" if case.label and case.label != case.column else case.column
+
+
 def _too_large(case: Case) -> str:
-    return (f"{case.column} holds {case.shown}, a number too large for any answer of this survey "
+    return (f"{named(case)} holds {case.shown}, a number too large for any answer of this survey "
             f"(at most {LARGEST_NUMBER:.0e}); check for a slipped digit or exponent.")
 
 
 def _whole_number_sentence(case: Case) -> str:
     if re.fullmatch(INTEGER_PATTERN, case.cell or ""):
         return _too_large(case)
-    return f"{case.column} must be a whole number, but the cell holds {case.shown}."
+    return f"{named(case)} must be a whole number, but the cell holds {case.shown}."
 
 
 def _number_sentence(case: Case) -> str:
     if re.fullmatch(NUMBER_PATTERN, case.cell or ""):
         return _too_large(case)
-    return f"{case.column} must be a number written with a decimal point (e.g. 1250.5), but the cell holds {case.shown}."
+    return (f"{named(case)} must be a number written with a decimal point (e.g. 1250.5), "
+            f"but the cell holds {case.shown}.")
 
 
 def _range_sentence(case: Case) -> str:
+    if case.message:
+        return f"{named(case)}: {case.message} The cell holds {case.value}."
     low, high = case.statistics.get("low"), case.statistics.get("high")
     if low is not None and high is not None:
         bounds = f"between {low:g} and {high:g}"
     else:
         bounds = f"at least {low:g}" if low is not None else f"at most {high:g}"
-    return f"{case.column} must be {bounds}, but the cell holds {case.value}."
+    return f"{named(case)} must be {bounds}, but the cell holds {case.value}."
+
+
+def _multi_select_sentence(case: Case) -> str:
+    codes = ", ".join(case.statistics["codes"])
+    if case.message:
+        return (f"{named(case)}: {case.message} Each code must be one of {codes}, written once, separated by spaces; "
+                f"the cell holds {case.shown}.")
+    return (f"{named(case)} must hold at most {case.statistics['most']} different codes separated by spaces, "
+            f"each one of {codes}, but the cell holds {case.shown}.")
 
 
 def _within_bounds(cell: str, low: float | None, high: float | None) -> str:
@@ -149,7 +167,7 @@ def _within_bounds(cell: str, low: float | None, high: float | None) -> str:
 
 CELL_RULES = (
     CellRule("required", "required_answers_given", "not_nullable", lambda cell: f"({cell} is not null)",
-             lambda case: f"{case.column} is required but the cell is empty."),
+             lambda case: f"{named(case)} is required but the cell is empty."),
     # A whole number of a usable size: 99999999999999999999 would overflow every integer cast.
     CellRule("integer", "answers_well_formed", "is_integer",
              lambda cell: (f"({cell} is null or (regexp_full_match({cell}, '{INTEGER_PATTERN}') "
@@ -160,10 +178,10 @@ CELL_RULES = (
              lambda cell: f"({cell} is null or {number_of(cell)} is not null)", _number_sentence),
     CellRule("date", "answers_well_formed", "is_iso_date",
              lambda cell: f"({cell} is null or {date_of(cell)} is not null)",
-             lambda case: f"{case.column} must be a real date written YYYY-MM-DD, but the cell holds {case.shown}."),
+             lambda case: f"{named(case)} must be a real date written YYYY-MM-DD, but the cell holds {case.shown}."),
     CellRule("datetime", "answers_well_formed", "is_iso_datetime",
              lambda cell: f"({cell} is null or {datetime_of(cell)} is not null)",
-             lambda case: (f"{case.column} must be a real date and time with its offset from UTC, written like "
+             lambda case: (f"{named(case)} must be a real date and time with its offset from UTC, written like "
                            f"2007-09-03T08:15:00+07:00, but the cell holds {case.shown}.")),
     CellRule("firm_id_format", "answers_well_formed", "is_identifier",
              lambda cell: f"({cell} is null or regexp_full_match({cell}, '{IDENTIFIER_PATTERN}'))",
@@ -175,15 +193,14 @@ CELL_RULES = (
                            f"digit, but the cell holds {case.shown}.")),
     CellRule("allowed_codes", "answers_well_formed", "allowed_codes",
              lambda cell, codes: f"({cell} is null or list_contains({codes_list(codes)}, {cell}))",
-             lambda case: (f"{case.column} must be one of {', '.join(case.statistics['codes'])}, "
+             lambda case: (f"{named(case)} must be one of {', '.join(case.statistics['codes'])}, "
                            f"but the cell holds {case.shown}."),
              ("codes",)),
     # Known codes, at most `most` of them, by one regular expression; then no code twice.
     CellRule("multi_select", "answers_well_formed", "multi_select",
              lambda cell, codes, most: (f"({cell} is null or (regexp_full_match({cell}, '{codes_pattern(codes, most)}') "
                                         f"and {no_code_twice(cell)}))"),
-             lambda case: (f"{case.column} must hold at most {case.statistics['most']} different codes separated by "
-                           f"spaces, each one of {', '.join(case.statistics['codes'])}, but the cell holds {case.shown}."),
+             _multi_select_sentence,
              ("codes", "most")),
     CellRule("range", "answers_in_range", "within_bounds", _within_bounds, _range_sentence, ("low", "high")),
     # The first occurrence is the one kept; every later one is the mistake to report.
@@ -194,18 +211,6 @@ CELL_RULES = (
 
 _q = quoted
 _RANKS = [f"q10_constraint_{rank}" for rank in (1, 2, 3)]
-_SOURCES_NAMED = has_text(_q("q18_sources"))
-
-
-def _answered_exactly_when(case: Case, condition: str) -> str:
-    if case.value is None:
-        return f"{case.column} is required because {condition}, but the cell is empty."
-    return f"{case.column} must be empty because {_negated(condition)}, but the cell holds {case.shown}."
-
-
-def _negated(condition: str) -> str:
-    return {"q6_equipment_installed is 'yes'": "q6_equipment_installed is 'no'",
-            "q18_sources names at least one source": "q18_sources names no source"}[condition]
 
 
 def _ranking_sentence(case: Case) -> str:
@@ -214,10 +219,6 @@ def _ranking_sentence(case: Case) -> str:
         return (f"{case.column} is filled, but the constraint ranked {rank - 1} is empty; "
                 "ranks must be filled in order.")
     return f"{case.column} repeats a constraint already ranked higher; the three ranked constraints must differ."
-
-
-def _other_text_sentence(asked: str) -> Callable[[Case], str]:
-    return lambda case: f"{case.column} is required because {asked} names 'other', but the cell is empty."
 
 
 _START, _END = _q("interview_start"), _q("interview_end")
@@ -242,16 +243,6 @@ def _interview_times_sentence(case: Case) -> str:
 
 
 ROW_RULES = (
-    RowRule("q9_skip", "skip_logic_followed", "q9_introduced_by", ("q6_equipment_installed", "q9_introduced_by"),
-            f"not (({is_value(_q('q6_equipment_installed'), 'yes')} and {_q('q9_introduced_by')} is null) "
-            f"or ({is_value(_q('q6_equipment_installed'), 'no')} and {_q('q9_introduced_by')} is not null))",
-            lambda case: _answered_exactly_when(case, "q6_equipment_installed is 'yes'")),
-    RowRule("q19_skip", "skip_logic_followed", "q19_partner_importance", ("q18_sources", "q19_partner_importance"),
-            f"({_SOURCES_NAMED} = ({_q('q19_partner_importance')} is not null))",
-            lambda case: _answered_exactly_when(case, "q18_sources names at least one source")),
-    RowRule("q20_skip", "skip_logic_followed", "q20_initiator", ("q18_sources", "q20_initiator"),
-            f"({_SOURCES_NAMED} = ({_q('q20_initiator')} is not null))",
-            lambda case: _answered_exactly_when(case, "q18_sources names at least one source")),
     RowRule("q10_ranking", "constraint_ranking_consistent", "q10_constraint_2", tuple(_RANKS[:2]),
             f"({_q(_RANKS[1])} is null or ({_q(_RANKS[0])} is not null and {_q(_RANKS[1])} <> {_q(_RANKS[0])}))",
             _ranking_sentence, check="q10_rank_2"),
@@ -259,12 +250,6 @@ ROW_RULES = (
             f"({_q(_RANKS[2])} is null or ({_q(_RANKS[1])} is not null and {_q(_RANKS[2])} is distinct from "
             f"{_q(_RANKS[0])} and {_q(_RANKS[2])} <> {_q(_RANKS[1])}))",
             _ranking_sentence, check="q10_rank_3"),
-    RowRule("other_text", "other_answers_specified", "q10_other_text", (*_RANKS, "q10_other_text"),
-            f"(not ({' or '.join(is_value(_q(rank), 'other') for rank in _RANKS)}) or {has_text(_q('q10_other_text'))})",
-            _other_text_sentence("q10_constraint_1 to _3"), check="q10_other_text"),
-    RowRule("other_text", "other_answers_specified", "q18_other_text", ("q18_sources", "q18_other_text"),
-            f"(not {names_code(_q('q18_sources'), 'other')} or {has_text(_q('q18_other_text'))})",
-            _other_text_sentence("q18_sources"), check="q18_other_text"),
     RowRule("interview_times", "interview_times_consistent", "interview_end",
             ("interview_date", "interview_start", "interview_end"), _INTERVIEW_TIMES, _interview_times_sentence),
     RowRule("q4_without_q3", "complaint_answers_consistent", "q4_complaint_own",
@@ -274,22 +259,43 @@ ROW_RULES = (
                           "complaints in the village (q3 no); one of the two answers may be wrong.")),
 )
 
+# The forms' rules (`questionnaire.py` compiles each `relevant` and `constraint`), named as the contract names them
+# where it does, by question; any other relevance is `skip_logic`, any other constraint `constraint`.
+FORM_RULE_NAMES = {
+    "q9_introduced_by": "q9_skip", "q19_partner_importance": "q19_skip", "q20_initiator": "q20_skip",
+    "q10_other_text": "other_text", "q18_other_text": "other_text",
+}
+FORM_RULE_GROUP = {"q9_skip": "skip_logic_followed", "q19_skip": "skip_logic_followed",
+                   "q20_skip": "skip_logic_followed", "skip_logic": "skip_logic_followed",
+                   "other_text": "other_answers_specified", "constraint": "form_constraints_met"}
+
 _FILE_FAULTS = ("encoding", "empty_file", "delimiter", "header", "too_many_columns", "duplicate_column", "ragged_row",
-                "unclosed_quote", "misplaced_quote", "cell_too_long", "carriage_return", "no_rows")
+                "unclosed_quote", "misplaced_quote", "cell_too_long", "carriage_return", "no_rows",
+                # An export named and not read (.xls, .ods, .dta, ...); a workbook or SPSS file that cannot be opened.
+                "unsupported_file_type", "damaged_file")
 FOUND_RULES = (
     *(FoundRule(name, "file_is_readable_csv", "workflows/intake/wave_file.py") for name in _FILE_FAULTS),
     FoundRule("missing_column", "required_columns_present", "schemas/findings.py"),
+    FoundRule("form_version", "form_is_known", "workflows/intake/wave_file.py"),
+    # A select_multiple exported as split choice columns: a cell that is not 1 or 0, a split that disagrees with
+    # the question's own column.
+    FoundRule("split_choice_value", "answers_well_formed", "workflows/intake/layout.py"),
+    FoundRule("split_choices_disagree", "answers_well_formed", "workflows/intake/layout.py"),
+    *(FoundRule(name, group, "the forms' relevant and constraint columns (schemas/questionnaire.py)")
+      for name, group in FORM_RULE_GROUP.items()),
     FoundRule("outlier", "no_outliers_within_clusters", "schemas/quality.py"),
     FoundRule("interview_date_far", "interview_dates_within_the_wave", "schemas/quality.py"),
     FoundRule("duplicate_answers", "no_duplicate_answers", "schemas/quality.py"),
     FoundRule("blank_record", "no_blank_records", "workflows/intake/wave_file.py"),
     FoundRule("unknown_column", "no_unknown_columns", "workflows/intake/wave_file.py"),
+    FoundRule("same_file_as_other_wave", "file_differs_from_other_waves", "workflows/warehouse/staging.py"),
 )
 
 _GROUPS = (
     RuleGroup(
         "file_is_readable_csv",
-        "The file is UTF-8 text, separated by commas and quoted as RFC 4180 says, with one header row naming "
+        "The file is an export the project reads (CSV, or an XLSX workbook or SPSS .sav that opens, converted to "
+        "CSV first) and is UTF-8 text, separated by commas and quoted as RFC 4180 says, with one header row naming "
         "each column once (at most 10,000), at least one row of answers, as many fields in every record as in "
         "the header, and no cell longer than 4 MiB.",
     ),
@@ -298,6 +304,9 @@ _GROUPS = (
         "Every column of the questionnaire is in the header (only the respondent's name and phone and "
         "the interviewer's notes may be left out).",
     ),
+    RuleGroup("form_is_known",
+              "The form version the file's records name (`__version__`, `formdef_version`) is one of the project's "
+              "forms, one version for the whole file."),
     RuleGroup("required_answers_given", "Every question that every firm must answer has an answer."),
     RuleGroup("answers_well_formed",
               "Whole numbers, numbers, dates, firm ids and codes are written the way the codebook says."),
@@ -305,10 +314,12 @@ _GROUPS = (
               "Numbers lie within the ranges the questionnaire allows (1-10 scales, counts, percentages)."),
     RuleGroup("firm_ids_unique", "Each firm appears once in the wave."),
     RuleGroup("skip_logic_followed",
-              "Q9 is answered exactly when Q6 is yes; Q19 and Q20 exactly when Q18 names a source."),
+              "A question the form asks only under a condition is answered exactly when the condition holds "
+              "(Q9 when Q6 is yes; Q19 and Q20 when Q18 names a source)."),
     RuleGroup("constraint_ranking_consistent",
               "The Q10 constraints are ranked without gaps and without naming one twice."),
-    RuleGroup("other_answers_specified", "An 'other' answer in Q10 or Q18 comes with its text."),
+    RuleGroup("other_answers_specified", "An 'other' answer in Q10 or Q18 comes with its text, and only then."),
+    RuleGroup("form_constraints_met", "Every answer meets the constraint its question has in the form."),
     RuleGroup("interview_times_consistent",
               "An interview's start and end are given together, the end after the start and on the interview's day."),
     RuleGroup(
@@ -331,6 +342,9 @@ _GROUPS = (
               "No record of the file is blank (a warning: a blank line is skipped, never read as a firm).", WARNING),
     RuleGroup("no_unknown_columns",
               "The file has no columns outside the questionnaire (they are ignored, not read).", WARNING),
+    RuleGroup("file_differs_from_other_waves",
+              "The file is not byte for byte the file of another wave (a warning: a copy saved under a new "
+              "name would publish the same firms again as a new wave).", WARNING),
 )
 
 RULES = (*FOUND_RULES[:len(_FILE_FAULTS) + 1], *CELL_RULES, *ROW_RULES, *FOUND_RULES[len(_FILE_FAULTS) + 1:])

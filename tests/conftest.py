@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.raw_wave import CONTRACT_COLUMNS
+from schemas.questionnaire import CONTRACT_COLUMNS
 from generators.synthetic import generate_wave
 
 

@@ -22,6 +22,8 @@ from workflows.warehouse import sql, staging
 from workflows.report.rendering import render_html, render_pdf
 from workflows.report.report_context import OTHER_ANSWER_CHARACTERS, OTHER_ANSWERS_SHOWN, other_answers_shown, report_context
 from generators.synthetic import generate_wave
+from schemas.questionnaire import CONTRACT_COLUMNS, form_for
+from workflows.report.codebook import codebook
 
 MEGABYTE = 1_048_576
 
@@ -49,17 +51,24 @@ def test_a_megabyte_cell_makes_a_short_finding_whose_message_is_otherwise_unchan
 
     noise = findings["integer", "q1_noise"]
     assert noise.value == "x" * 200 + "… (1,048,576 characters)"
-    assert noise.message == f"q1_noise must be a whole number, but the cell holds '{noise.value}'."
+    assert noise.message == f"{labelled('q1_noise')} must be a whole number, but the cell holds '{noise.value}'."
     cluster = findings["allowed_codes", "cluster"]
     assert cluster.value == long_text("cluster", 200) + "… (1,048,576 characters)"
     assert cluster.message.endswith(f"but the cell holds '{cluster.value}'.")
     firm = findings["firm_id_format", "firm_id"]
     assert firm.value == firm.firm_id == "F" * 200 + "… (1,048,576 characters)"
     # A short cell is quoted whole, as before.
-    assert findings["integer", "q1_air"].message == "q1_air must be a whole number, but the cell holds 'abc'."
+    assert findings["integer", "q1_air"].message == f"{labelled('q1_air')} must be a whole number, but the cell holds 'abc'."
     assert findings["integer", "q1_air"].value == "abc"
     for finding in findings.values():
         assert len(finding.value or "") < 250 and len(finding.firm_id or "") < 250 and len(finding.message) < 600
+
+
+def labelled(column: str) -> str:
+    """The column as a sentence names it: with its question's label from the form."""
+    from schemas.questionnaire import QUESTION
+
+    return f"{column} (“{QUESTION[column].label}”)"
 
 
 def small_warehouse(findings: list[Finding], counts: dict[str, int]) -> duckdb.DuckDBPyConnection:
@@ -198,9 +207,12 @@ def test_four_megabyte_other_answers_leave_the_report_as_short_as_without_them(i
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": "long"})
     assert other_answers[other_answers["shortened"]]["firms"].tolist() == [1, 1, 1, 1]
 
+    # The report's own codebook appendix: of the form that judged the wave.
+    judged = codebook(form_for("long", list(CONTRACT_COLUMNS)))
+
     def pages(answers: pd.DataFrame) -> int:
         html = render_html("report.html.j2", **report_context(document, "long.csv", "2024-01-01", answers, [], {}, {})
-                           | {"attached": [], "file_hashes": {}})
+                           | {"attached": [], "file_hashes": {}, "codebook": judged})
         return render_pdf(html, 1_704_067_200).pages
 
     with_answers, without = pages(other_answers), pages(other_answers.iloc[0:0])

@@ -71,7 +71,8 @@ def test_run_writes_every_contract_file_with_the_defined_figures(which, unseen_w
     done = call("run", str(source), "--wave", wave, "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout
-    assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
+    assert {p.name for p in out.iterdir()} == {"report.pdf", "results.json", "firm_indices.csv", "validation.json",
+                                               "validation.html", "issues.xlsx"}
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
     raw = pd.read_csv(source, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
@@ -157,6 +158,19 @@ def test_an_invalid_wave_exits_1_names_the_cell_and_writes_no_report(tmp_path):
         ("range", "q1_noise", 5, rows[4]["firm_id"], "11")]
     assert validation["counts"] == {"range": 1} and validation["truncated"] is False
     assert not (out / "report.pdf").exists()
+    assert {p.name for p in out.iterdir()} == {"validation.json", "validation.html", "issues.xlsx"}
+    assert f"{out / 'validation.html'} (to read and sort in a browser), {out / 'issues.xlsx'}" in done.stderr
+
+
+def test_a_failed_validation_points_to_the_page_and_the_workbook_and_never_speaks_of_a_report(tmp_path):
+    rows = generate_wave({"bat_trang": 3, "dong_ky": 3}, seed=5)
+    rows[2]["cluster"] = "dongky"
+    out = tmp_path / "out"
+    done = command("validate", str(write_wave(tmp_path / "typo.csv", rows)), "--out", str(out))
+    assert done.returncode == 1
+    assert "report" not in (done.stdout + done.stderr).lower()
+    assert str(out / "validation.html") in done.stderr and str(out / "issues.xlsx") in done.stderr
+    assert "Did you mean &#39;dong_ky&#39;?" in (out / "validation.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.integration
@@ -211,10 +225,50 @@ def test_validate_judges_without_touching_the_warehouse(tmp_path, isolated_proje
     assert not (isolated_project / "warehouse" / "survey.duckdb").exists()
 
 
-def test_help_lists_every_call():
+def test_help_lists_every_call_the_exit_statuses_and_two_examples_and_the_version_is_said():
     done = command("--help")
     assert done.returncode == 0
-    for call in ("run", "validate", "ui", "waves"):
+    for call in ("run", "validate", "ui", "waves", "forget"):
         assert call in done.stdout
         helped = command(call, "--help")
         assert helped.returncode == 0 and helped.stdout.startswith(f"usage: cleantech-survey {call}")
+    statuses = done.stdout[done.stdout.index("exit statuses:"):done.stdout.index("examples:")]
+    assert [line.split()[0] for line in statuses.splitlines()[1:] if line[:3].strip().isdigit()] == list("01234")
+    examples = done.stdout[done.stdout.index("examples:"):]
+    assert examples.count("\n  cleantech-survey ") == 2
+    version = command("--version")
+    assert version.returncode == 0 and version.stdout.strip() == "cleantech-survey 0.1.0"
+
+
+def stage_into_warehouse(isolated_project, path: Path, wave: str) -> None:
+    """Stage a file as the wave's latest attempt in the project's warehouse, as `run` does before its checks."""
+    import duckdb
+
+    from tests.conftest import received_file
+    from workflows.intake.wave_file import stage_attempt
+
+    with duckdb.connect(str(isolated_project / "warehouse" / "survey.duckdb")) as conn:
+        stage_attempt(conn, received_file(path), wave)
+
+
+def test_waves_shows_a_failed_wave_as_failed_with_its_counts_wherever_its_file_was(tmp_path, isolated_project):
+    rows = generate_wave({"bat_trang": 3, "dong_ky": 3}, seed=5)
+    rows[1]["q1_noise"], rows[2]["cluster"] = "11", "dongky"
+    stage_into_warehouse(isolated_project, write_wave(tmp_path / "elsewhere.csv", rows), "trial")
+    write_wave(isolated_project / "raw" / "2011.csv", generate_wave({"van_phuc": 3}, seed=1))
+    listed = command("waves")
+    assert listed.returncode == 0
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("trial "))
+    assert "failed validation" in line and "2 errors, 0 warnings" in line
+    assert "not yet run" in next(line for line in listed.stdout.splitlines() if line.startswith("2011 "))
+
+
+def test_validate_warns_of_a_file_with_the_bytes_of_a_wave_the_warehouse_holds(tmp_path, isolated_project):
+    source = write_wave(tmp_path / "2009.csv", generate_wave({"bat_trang": 3, "dong_ky": 3}, seed=5))
+    stage_into_warehouse(isolated_project, source, "2009")
+    before = (isolated_project / "warehouse" / "survey.duckdb").read_bytes()
+    done = command("validate", str(source), "--wave", "2011", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0 and "is valid, 1 warning(s)" in done.stdout, done.stderr
+    validation = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert [w["rule"] for w in validation["warnings"]] == ["same_file_as_other_wave"]
+    assert (isolated_project / "warehouse" / "survey.duckdb").read_bytes() == before

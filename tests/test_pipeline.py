@@ -36,7 +36,8 @@ def test_a_valid_wave_materialises_every_asset_publishes_the_contract_files_and_
     }
     assert all(e.passed for e in result.get_asset_check_evaluations())
     first = digests(root / "outputs" / "w1")
-    assert set(first) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html"}
+    assert set(first) == {"report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html",
+                          "issues.xlsx"}
     with duckdb.connect(database, read_only=True) as conn:
         assert conn.execute("select count(*) from survey_responses").fetchall()[0][0] == len(small_wave)
 

@@ -172,7 +172,7 @@ def test_the_document_store_keeps_one_document_per_wave_or_one_per_name():
 
 
 def test_each_published_column_is_traced_to_the_raw_questions_it_comes_from():
-    from schemas.raw_wave import CONTRACT_COLUMNS
+    from schemas.questionnaire import CONTRACT_COLUMNS
     from workflows.warehouse import sql
     from workflows.warehouse.column_lineage import column_lineage
 
@@ -218,7 +218,7 @@ def test_a_rebuild_derives_each_wave_with_its_own_parameters_or_changes_nothing(
 
 
 def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
-    from schemas.raw_wave import CONTRACT_COLUMNS
+    from schemas.questionnaire import CONTRACT_COLUMNS
     from workflows.warehouse import sql
     from workflows.warehouse.column_lineage import column_lineage
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from workflows import settings
+from workflows.warehouse import staging
 from workflows.warehouse.locking import first_use
-from workflows.warehouse.resource import check_warehouse, warehouse_sentence
+from workflows.warehouse.resource import OFFLINE_DUCKDB, check_warehouse, warehouse_sentence
 
 @dataclass
 class Outcome:
@@ -35,7 +37,8 @@ class Outcome:
         return "still in use by another" in text or "could not set lock" in text
 
 
-def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
+def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True,
+             form: Path | None = None) -> Outcome:
     """Validate, load, derive, fit and render one wave; the caller holds the warehouse lock."""
     settings.apply_defaults()
     check_warehouse(Path(settings.get("CLEANTECH_WAREHOUSE")))
@@ -44,19 +47,37 @@ def run_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = F
         instance = dg.DagsterInstance.get()
         instance.get_runs_count()
     return _materialize(instance, source, wave, out_dir, all_errors, quiet,
-                        settings.get("CLEANTECH_WAREHOUSE"), intake_only=False)
+                        settings.get("CLEANTECH_WAREHOUSE"), intake_only=False, form=form)
 
 
-def validate_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True) -> Outcome:
-    """Judge the wave without touching the warehouse: the intake assets on a throw-away database."""
+def validate_wave(source: Path, wave: str, out_dir: Path | None, all_errors: bool = False, quiet: bool = True,
+                  form: Path | None = None) -> Outcome:
+    """Judge the wave without touching the warehouse: the intake assets on a throw-away database, which knows
+    the warehouse's files (so that a copy of another wave's file is warned about)."""
     settings.apply_defaults()
     with tempfile.TemporaryDirectory(prefix="cleantech-validate-") as scratch:
+        database = os.path.join(scratch, "scratch.duckdb")
+        _learn_files(Path(settings.get("CLEANTECH_WAREHOUSE")), database)
         with dg.DagsterInstance.ephemeral() as instance:
-            return _materialize(instance, source, wave, out_dir, all_errors, quiet,
-                                os.path.join(scratch, "scratch.duckdb"), intake_only=True)
+            return _materialize(instance, source, wave, out_dir, all_errors, quiet, database, intake_only=True,
+                                form=form)
 
 
-def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, intake_only) -> Outcome:
+def _learn_files(warehouse: Path, scratch: str) -> None:
+    """Give the scratch database the warehouse's register of files, read-only; a warehouse held by a run, damaged
+    or not yet made gives none (its `run` then warns of a copied file)."""
+    if not warehouse.is_file():
+        return
+    try:
+        with duckdb.connect(str(warehouse), read_only=True, config=OFFLINE_DUCKDB) as conn:
+            register = staging.file_register(conn)
+    except duckdb.Error:
+        return
+    with duckdb.connect(scratch, config=OFFLINE_DUCKDB) as conn:
+        staging.learn_file_register(conn, register)
+
+
+def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, intake_only, form=None) -> Outcome:
     from workflows.defs.jobs import validation_job, wave_job
     from workflows.defs.partitions import wave_partitions
     from workflows.defs.resources import WaveFiles, warehouse_resource
@@ -70,6 +91,7 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
         source_file=source.resolve(),
         out_dir=out_dir.resolve() if out_dir else None,
         all_errors=all_errors,
+        form_file=form.resolve() if form else None,
     )
     # The project's own jobs, bound to this call's file and folder: the UI lists the run under its job's name.
     bound = dg.Definitions(

@@ -5,6 +5,10 @@ usable wave file (a folder, a FIFO, a device, a file that cannot be read, a name
 no wave id) is listed under the table with its reason, never read. Every name and path
 printed goes through `shown`, so a control character in a file name is displayed as its
 escape, never obeyed by the terminal.
+
+A wave's status comes from the warehouse first: its published version and its latest attempt
+(with that attempt's counts of errors and warnings), wherever the file was read from; the raw
+folder only adds whether its file changed since.
 """
 
 from pathlib import Path
@@ -29,10 +33,10 @@ def print_waves() -> int:
     if not waves:
         print(f"No waves yet: put a CSV export into {printable(raw_dir)}/ or run `cleantech-survey run FILE`.")
     else:
-        print(f"{'wave':<12} {'firms':>6}  {'status':<34} last report")
+        print(f"{'wave':<12} {'firms':>6}  {'status':<36} {'last attempt':<28} last report")
         for wave in waves:
-            print(f"{printable(wave):<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<34} "
-                  f"{_report(wave, published, outputs_dir)}")
+            print(f"{printable(wave):<12} {_firms(wave, published):>6}  {_status(wave, files, published, attempts):<36} "
+                  f"{_attempt(wave, attempts):<28} {_report(wave, published, outputs_dir)}")
     _print_skipped(folder)
     return 0
 
@@ -47,7 +51,8 @@ def _print_skipped(folder: RawFolder) -> None:
 
 
 def _warehouse_state(database: Path) -> tuple[dict, dict]:
-    """The published waves as {wave: (raw_sha256, n_firms, report_pdf or None)} and the attempts as {wave: sha}."""
+    """The published waves as {wave: (raw_sha256, n_firms, report_pdf or None)} and the latest attempts as
+    {wave: (raw_sha256, errors, warnings, source_name)}."""
     if not database.exists():
         return {}, {}
     try:
@@ -68,14 +73,30 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
             report = "report_pdf" if "report_pdf" in columns else "null"
             published = {w: (sha, n, pdf) for w, sha, n, pdf in
                          conn.execute(f"select wave, raw_sha256, n_firms, {report} from main.waves").fetchall()}
-        attempts = ({w: sha for w, sha in conn.execute("select wave, raw_sha256 from staging.wave_attempts").fetchall()}
-                    if "staging.wave_attempts" in tables else {})
+        attempts = ({w: tuple(rest) for w, *rest in conn.execute(_ATTEMPTS).fetchall()}
+                    if {"staging.wave_attempts", "staging.validation_counts", "staging.validation_findings"} <= tables
+                    else {})
         return published, attempts
     except duckdb.Error as error:
         print(f"({printable(warehouse_sentence(database, str(error)) or error)})")
         return {}, {}
     finally:
         conn.close()
+
+
+# Each attempt's errors and warnings: a counted rule's severity is that of its listed findings (each counted rule
+# lists at least one), so the listing needs no rule declarations (and starts without pandas).
+_ATTEMPTS = """
+    select attempt.wave, attempt.raw_sha256,
+           coalesce(sum(counted.failures) filter (where severity.severity = 'error'), 0),
+           coalesce(sum(counted.failures) filter (where severity.severity is distinct from 'error'), 0),
+           attempt.source_name
+    from staging.wave_attempts as attempt
+    left join staging.validation_counts as counted using (wave, raw_sha256)
+    left join (select distinct wave, raw_sha256, rule, severity from staging.validation_findings) as severity
+        using (wave, raw_sha256, rule)
+    group by attempt.wave, attempt.raw_sha256, attempt.source_name
+"""
 
 
 def _firms(wave: str, published: dict) -> str:
@@ -89,13 +110,29 @@ def _status(wave: str, files: dict, published: dict, attempts: dict) -> str:
             current = file_sha256(files[wave])
         except (NotARegularFile, OSError):  # changed since the folder was scanned
             return "its file cannot be read"
-    if wave in published and (current is None or published[wave][0] == current):
-        return "published"
-    if wave in attempts and attempts[wave] == current:
-        return "failed validation" if wave not in published else "new file failed; old one published"
-    if wave in published:
-        return "file changed since publication"
+    published_sha = published[wave][0] if wave in published else None
+    attempt = attempts.get(wave)
+    if attempt is not None and attempt[0] != published_sha:  # the latest attempt did not publish
+        if current is not None and current not in (attempt[0], published_sha):
+            return "file changed since its last attempt"
+        if published_sha is None:
+            return "failed validation" if attempt[1] else "valid, but its run did not finish"
+        return "new file failed; old one published" if attempt[1] else "new file unpublished; old one published"
+    if published_sha is not None:
+        return "published" if current in (None, published_sha) else "file changed since publication"
     return "not yet run"
+
+
+def _attempt(wave: str, attempts: dict) -> str:
+    """The latest attempt's counts: '3 errors, 1 warning'."""
+    if wave not in attempts:
+        return "-"
+    _, errors, warnings, _ = attempts[wave]
+    return f"{_counted(errors, 'error')}, {_counted(warnings, 'warning')}"
+
+
+def _counted(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _report(wave: str, published: dict, outputs_dir: Path) -> str:

@@ -1,12 +1,15 @@
 """The wave's results document and its published report: the contract's files and the bilingual PDF."""
 
+import json
 import time
 
 import dagster as dg
 
+from schemas import questionnaire as questionnaires
 from schemas.findings import ITEMS_PER_RULE
 from workflows.analysis import results
 from workflows.report import outputs, provenance
+from workflows.report.codebook import codebook
 from workflows.warehouse import documents, publication, sql, staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
@@ -53,6 +56,13 @@ def wave_results(context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[
     )
 
 
+def judged_by(register, wave: str) -> questionnaires.Questionnaire:
+    """The form the published wave was judged by, as its register records it."""
+    form = register.get("form")
+    return questionnaires.of_wave(json.loads(form) if isinstance(form, str) else None, wave,
+                                  json.loads(register.get("columns") or "[]"))
+
+
 @dg.asset(
     partitions_def=wave_partitions,
     pool=WAREHOUSE_POOL,
@@ -74,8 +84,9 @@ def wave_report(
     with warehouse.publishing(context) as conn:
         document = documents.load(conn, documents.WAVE_RESULTS, wave)
         register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
-        findings = staging.findings_of(conn, wave, register["raw_sha256"])
+        findings = staging.findings_of(conn, wave, register["raw_sha256"], outputs.CONTEXT_COLUMNS)
         counts = staging.counts_of(conn, wave, register["raw_sha256"])
+        interviews = staging.interviews_per_interviewer(conn, wave, register["raw_sha256"])
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
         comparison = documents.load(conn, documents.PUBLISHED_COMPARISON, wave, default=[])
         changes = documents.load(conn, documents.WAVE_COMPARISONS, wave, default={})
@@ -88,7 +99,7 @@ def wave_report(
     texts = {
         "results.json": outputs.json_text(document),
         **outputs.validation_files(wave, register["source_name"], register["raw_sha256"], findings, counts,
-                                   wave_files.all_errors),
+                                   wave_files.all_errors, interviews),
     }
     contents = {name: texts[name].encode("utf-8") for name in ("results.json", "validation.json")}
     if int(register["n_firms"]) <= ATTACH_FIRM_INDICES_UP_TO:
@@ -100,7 +111,7 @@ def wave_report(
     html = render_html("report.html.j2", **report_context(
         document, register["source_name"], f"{interviewed:%Y-%m-%d}", other_answers,
         comparison, changes, facts)
-        | {"attached": sorted(attached), "file_hashes": file_hashes})
+        | {"attached": sorted(attached), "file_hashes": file_hashes, "codebook": codebook(judged_by(register, wave))})
     pdf, pages = render_pdf(html, int(interviewed.timestamp()), attached)
     rendering = time.perf_counter() - rendering
     try:

@@ -1,7 +1,8 @@
 """The report's sentences, written from a wave's results in English and German.
 
 Every number and every claim comes from `results.json`; the words come from
-`reports/templates/words/<language>.json`, so a wave with other findings reads differently.
+`reports/templates/words/<language>.json` and the choices' labels from the questionnaire's
+forms, so a wave with other findings reads differently.
 """
 
 import json
@@ -10,6 +11,7 @@ from functools import cache
 from babel.numbers import format_decimal, format_percent
 
 from schemas import codebook
+from schemas import questionnaire as questionnaires
 from workflows.analysis import model_specs
 from workflows.paths import TEMPLATES_DIR
 
@@ -18,9 +20,19 @@ LOCALES = {"en": "en_GB", "de": "de_DE"}
 SIGNIFICANCE = 0.05
 
 
+# The words that are the forms' choice labels, by the question whose choices they name.
+FORM_LABELS = {"clusters": "cluster", "sources": "q18_sources", "constraints": "q10_constraint_1",
+               "locations": "q21_partner_locations"}
+
+
 @cache
 def words(language: str) -> dict:
-    return json.loads((TEMPLATES_DIR / "words" / f"{language}.json").read_text(encoding="utf-8"))
+    """The report's words in the language: its own sentences, and the choices' labels from the questionnaire."""
+    loaded = json.loads((TEMPLATES_DIR / "words" / f"{language}.json").read_text(encoding="utf-8"))
+    for key, name in FORM_LABELS.items():
+        question = questionnaires.project().question[name]
+        loaded[key] = {**loaded.get(key, {}), **{code: question.choice_label(code, language) for code in question.codes}}
+    return loaded
 
 
 def number(value: float | None, language: str, digits: int = 1) -> str:

@@ -1,57 +1,22 @@
 """What the report's templates are given: the results, the sentences, and the formatting helpers."""
 
-import numpy as np
 import pandas as pd
 
 from schemas import codebook
-from workflows.analysis import model_specs
+from workflows.analysis import number_format
+from workflows.analysis.exhibits import model_exhibits
 from workflows.report import figures, narrative, provenance
 from workflows.analysis.published import stars
 from workflows.warehouse.tables import TABLE
 from workflows.versions import files_version
 
 
-def fitted_models(results: dict) -> list[dict]:
-    """Each declared model beside its fit (`{"spec", "fit"}`), in Table 5's order: every paper model
-    followed by its robustness twins. A twin the results do not hold (an older document) is left out."""
-    models = []
-    for spec in model_specs.paper_models():
-        models.append({"spec": spec, "fit": results["models"][spec.key]})
-        for twin in model_specs.twins_of(spec):
-            fit = results.get("robustness", {}).get(twin.key)
-            if fit is not None:
-                models.append({"spec": twin, "fit": fit})
-    return models
-
-
-def model_columns(models: list[dict]) -> list[dict]:
-    """Table 5's columns: each model and, beside a logit that needed it, Firth's penalised fit."""
-    columns = []
-    for model in models:
-        spec, fit = model["spec"], model["fit"]
-        columns.append({"label": spec.label, "kind": spec.kind, "family": spec.family, "fit": fit})
-        firth = (fit.get("diagnostics") or {}).get("firth")
-        if firth:
-            columns.append({"label": spec.label, "kind": f"{spec.kind}, Firth", "family": "firth",
-                            "fit": firth | {"n": fit["n"]}})
-    return columns
-
-
-def model_terms(models: list[dict]) -> list[str]:
-    """Table 5's rows: the constant and the paper's variables in the order its models name them, each
-    followed by the recodings of it that the robustness models use, then any other term."""
-    present = [term for model in models for term in model["spec"].terms if term in model["fit"]["params"]]
-    paper = [term for model in models if model["spec"].twin_of is None for term in model["spec"].terms]
-    rows = []
-    for term in dict.fromkeys(paper):
-        rows += [term, *(t for t in dict.fromkeys(present) if model_specs.RECODES.get(t) == term)]
-    return [term for term in dict.fromkeys(rows + present) if term in present]
-
-
 def model_context(results: dict) -> dict:
-    """What Table 5 and the diagnostics are given besides the results: the models, columns and rows."""
-    models = fitted_models(results)
-    return {"fitted_models": models, "model_columns": model_columns(models), "model_terms": model_terms(models)}
+    """What Table 5, Table 6, the marginal effects, the Firth table and the diagnostics print, formatted
+    (`workflows.analysis.exhibits`), and the models beside their fits."""
+    exhibits = model_exhibits(results, narrative.words("en"))
+    return exhibits | {"model_columns": exhibits["table5"]["columns"],
+                       "model_terms": [row["term"] for row in exhibits["table5"]["rows"]]}
 
 
 # The report's bounds on the free-text "other" answers, applied by sql/rpt_other_answers.sql:
@@ -114,20 +79,13 @@ def other_answers_shown(other_answers: pd.DataFrame) -> dict[str, dict]:
     return shown
 
 
-def coefficient(value: float) -> str:
-    """A coefficient as the paper prints it: six significant digits, no exponent."""
-    if abs(value) >= 1e5:
-        return f"{value:.0f}"
-    if value and abs(value) < 1e-4:
-        return f"{value:.3g}"
-    return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
-
-
 # How the templates print numbers.
 FORMATTING = {
     "num": lambda value, digits=1: narrative.number(value, "en", digits),
     "pct": lambda share: narrative.percent(share, "en", 1),
-    "coef": coefficient,
+    # The statistical exhibits' one formatter (`workflows.analysis.number_format`).
+    "fixed": number_format.fixed,
     "stars": stars,
-    "pvalue": lambda p: "< 0.001" if p is not None and p < 0.001 else f"= {p:.3f}" if p is not None else "–",
+    "pvalue": number_format.p_value,
+    "signed_percent": lambda share: number_format.signed(100 * share, 0) + "\u00a0%",
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 # Every name a published output set may hold; a new set replaces all of them.
-OUTPUT_NAMES = ("report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html")
+OUTPUT_NAMES = ("report.pdf", "results.json", "firm_indices.csv", "validation.json", "validation.html", "issues.xlsx")
 ATTEMPT_FOLDER = "last-attempt"
 PENDING_FOLDER = ".outputs-pending"
 MANIFEST = ".manifest"

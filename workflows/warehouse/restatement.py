@@ -81,3 +81,61 @@ def reconcile(instance: dg.DagsterInstance, conn: duckdb.DuckDBPyConnection, wav
 def _materializations(instance: dg.DagsterInstance, key: dg.AssetKey, wave: str, limit: int):
     return instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[wave]),
                                            limit=limit).records
+
+
+def forget(instance: dg.DagsterInstance, wave: str) -> int:
+    """Remove the wave from the instance's account: its partition key and every asset event of that partition
+    (materializations, the restated ones included, their planned and failed events, check evaluations); return
+    how many events were removed.
+
+    Dagster's SQLite storage cannot wipe one partition (`wipe_asset_partitions` is not implemented there), so
+    the events are deleted from its asset index, as `wipe_asset` deletes a whole asset's, and each asset's
+    latest materialization is set again from what remains. The runs keep their own logs, for the audit.
+    """
+    from dagster._core.storage.event_log.schema import (
+        AssetCheckExecutionsTable,
+        AssetEventTagsTable,
+        AssetKeyTable,
+        SqlEventLogStorageTable,
+    )
+    from dagster._core.storage.sqlalchemy_compat import db_select
+
+    from workflows.defs.partitions import wave_partitions
+
+    if wave in instance.get_dynamic_partitions(wave_partitions.name):
+        instance.delete_dynamic_partition(wave_partitions.name, wave)
+    storage = instance.event_log_storage
+    keys = [key.to_string() for key in instance.get_asset_keys()]
+    events, checks = SqlEventLogStorageTable, AssetCheckExecutionsTable
+    with storage.index_connection() as conn:
+        ids = {row[0] for row in conn.execute(
+            db_select([events.c.id]).where(events.c.partition == wave, events.c.asset_key.in_(keys))).fetchall()}
+        # Check events carry no partition in the index: they are the ones of the wave's own runs.
+        runs = [record.dagster_run.run_id for record in instance.get_run_records(
+            dg.RunsFilter(tags={"dagster/partition": wave}))]
+        for chunk in _chunks(runs):
+            ids |= {row[0] for row in conn.execute(
+                db_select([events.c.id]).where(events.c.run_id.in_(chunk), events.c.dagster_event_type.in_(
+                    [dg.DagsterEventType.ASSET_CHECK_EVALUATION.value,
+                     dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value]))).fetchall()}
+        conn.execute(checks.delete().where(checks.c.partition == wave))
+        for chunk in _chunks(sorted(ids)):
+            conn.execute(AssetEventTagsTable.delete().where(AssetEventTagsTable.c.event_id.in_(chunk)))
+            conn.execute(events.delete().where(events.c.id.in_(chunk)))
+        for key in keys:
+            latest = conn.execute(
+                db_select([events.c.id, events.c.event])
+                .where(events.c.asset_key == key,
+                       events.c.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION.value)
+                .order_by(events.c.id.desc()).limit(1)).fetchall()
+            values = ({"last_materialization": None, "last_run_id": None} if not latest else
+                      storage._get_asset_entry_values(dg.deserialize_value(latest[0][1], dg.EventLogEntry),
+                                                      latest[0][0], True))
+            conn.execute(AssetKeyTable.update().values(**values, cached_status_data=None)
+                         .where(AssetKeyTable.c.asset_key == key))
+    return len(ids)
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

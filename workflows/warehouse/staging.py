@@ -10,9 +10,9 @@ import json
 import duckdb
 import pandas as pd
 
-from schemas.findings import Verdict
-from schemas.predicates import literal
-from schemas.questionnaire import CONTRACT_COLUMNS
+from schemas.findings import WARNING, Finding, Verdict
+from schemas.predicates import literal, quoted
+from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS
 
 _RAW_COLUMNS = ",\n    ".join(f'"{column}" varchar' for column in CONTRACT_COLUMNS)
 
@@ -67,6 +67,9 @@ alter table waves add column if not exists columns json;
 -- The run that published the wave, and where its report was written (`--out` or the outputs folder).
 alter table waves add column if not exists run_id varchar;
 alter table waves add column if not exists report_pdf varchar;
+-- The form that judged the attempt, and the published version: its file, path, settings version and title.
+alter table staging.wave_attempts add column if not exists form json;
+alter table waves add column if not exists form json;
 """
 
 FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
@@ -92,17 +95,32 @@ def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha25
         )
 
 
+def ensure_answer_columns(conn: duckdb.DuckDBPyConnection, columns) -> None:
+    """Staged answers get a column for every question of the form judging an attempt (a form given by name may
+    ask questions no shipped form has)."""
+    present = {row[0] for row in conn.execute(
+        "select column_name from duckdb_columns() where schema_name = 'staging' and table_name = 'raw_responses' "
+        "and database_name = current_database()").fetchall()}
+    for column in columns:
+        if column not in present:
+            conn.execute(f"alter table staging.raw_responses add column {quoted(column)} varchar")
+
+
 def record_attempt(
     conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, n_rows: int,
-    columns: list[str], extra_columns: list[str], verdict: Verdict,
+    columns: list[str], extra_columns: list[str], verdict: Verdict, questionnaire=None,
 ) -> None:
+    verdict = verdict + Verdict.of(same_file_findings(conn, wave, sha256))
+    form = None if questionnaire is None else {"file": questionnaire.name, "path": str(questionnaire.path or ""),
+                                                "version": questionnaire.version, "title": questionnaire.title}
     conn.execute(
         """
-        insert or replace into staging.wave_attempts (wave, raw_sha256, source_name, n_rows, extra_columns, columns)
-        values ($wave, $sha, $name, $rows, $extra, $columns)
+        insert or replace into staging.wave_attempts (wave, raw_sha256, source_name, n_rows, extra_columns, columns,
+                                                      form)
+        values ($wave, $sha, $name, $rows, $extra, $columns, $form)
         """,
         {"wave": wave, "sha": sha256, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns),
-         "columns": json.dumps(columns)},
+         "columns": json.dumps(columns), "form": None if form is None else json.dumps(form)},
     )
     frame = pd.DataFrame(
         [{"severity": f.severity, **f.as_record()} for f in verdict.findings], columns=FINDING_COLUMNS
@@ -122,6 +140,50 @@ def record_attempt(
     conn.execute("insert into staging.validation_counts select $wave, $sha, rule, failures from new_counts",
                  {"wave": wave, "sha": sha256})
     conn.unregister("new_counts")
+
+
+def same_file_findings(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> list[Finding]:
+    """A warning for each other wave whose published or latest attempted file has these very bytes."""
+    others = conn.execute(
+        """
+        select wave, min(source_name), bool_or(published) from (
+            select wave, source_name, true as published from waves where raw_sha256 = $sha
+            union all
+            select wave, source_name, false from staging.wave_attempts where raw_sha256 = $sha
+        ) where wave <> $wave group by wave order by wave
+        """,
+        {"wave": wave, "sha": sha256},
+    ).fetchall()
+    return [Finding("same_file_as_other_wave", None, None, None, None,
+                    f"This file is byte for byte the file of wave {other} ({name}, "
+                    f"{'published' if published else 'its latest attempt'}): is it a copy saved under a new name? "
+                    f"Published as wave {wave}, the same firms would be counted again.", WARNING)
+            for other, name, published in others]
+
+
+def file_register(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every wave's published file and latest attempted file: wave, raw_sha256, source_name, published."""
+    return conn.execute(
+        """
+        select wave, raw_sha256, source_name, true as published from waves
+        union all
+        select wave, raw_sha256, source_name, false from staging.wave_attempts
+        """
+    ).df()
+
+
+def learn_file_register(conn: duckdb.DuckDBPyConnection, register: pd.DataFrame) -> None:
+    """Give a scratch warehouse (`validate`'s) another warehouse's files, without their rows, so that a copy
+    of another wave's file is warned about there too."""
+    ensure_tables(conn)
+    conn.register("known_files", register)
+    try:
+        conn.execute("insert or replace into waves (wave, raw_sha256, source_name, n_firms) "
+                     "select wave, raw_sha256, source_name, 0 from known_files where published")
+        conn.execute("insert or replace into staging.wave_attempts (wave, raw_sha256, source_name, n_rows, "
+                     "extra_columns) select wave, raw_sha256, source_name, 0, '[]' from known_files where not published")
+    finally:
+        conn.unregister("known_files")
 
 
 def attempt_rows(wave: str, sha256: str) -> str:
@@ -155,15 +217,37 @@ def latest_attempt(conn: duckdb.DuckDBPyConnection, wave: str) -> dict | None:
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
-def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> pd.DataFrame:
+def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, context: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The attempt's listed findings, errors first, each in file order; with `context`, those columns of each
+    finding's staged record too (e.g. its interviewer and interview date; never a personal column)."""
+    if set(context) & set(PERSONAL_COLUMNS):
+        raise ValueError(f"personal columns never leave the warehouse: {sorted(set(context) & set(PERSONAL_COLUMNS))}")
+    staged = "".join(f", staged.{quoted(c)}" for c in context)
+    join = ("left join staging.raw_responses as staged on staged.wave = findings.wave "
+            'and staged.raw_sha256 = findings.raw_sha256 and staged.source_row = findings."row"') if context else ""
     return conn.execute(
         f"""
-        select {", ".join(f'"{c}"' for c in FINDING_COLUMNS)} from staging.validation_findings
-        where wave = $wave and raw_sha256 = $sha
-        order by severity, "row" nulls first, rule
+        select {", ".join(f'findings."{c}"' for c in FINDING_COLUMNS)}{staged}
+        from staging.validation_findings as findings {join}
+        where findings.wave = $wave and findings.raw_sha256 = $sha
+        order by findings.severity, findings."row" nulls first, findings.rule
         """,
         {"wave": wave, "sha": sha256},
     ).df()
+
+
+def interviews_per_interviewer(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[str, int]:
+    """How many of the attempt's records each interviewer id holds; empty when the file names no interviewer."""
+    if "interviewer_id" not in CONTRACT_COLUMNS:  # every question's column is staged (`DDL`)
+        return {}
+    return dict(conn.execute(
+        """
+        select interviewer_id, count(*) from staging.raw_responses
+        where wave = $wave and raw_sha256 = $sha and interviewer_id is not null
+        group by interviewer_id order by interviewer_id
+        """,
+        {"wave": wave, "sha": sha256},
+    ).fetchall())
 
 
 def counts_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[str, int]:
@@ -182,10 +266,11 @@ def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source
     conn.execute(
         """
         insert or replace into waves (wave, raw_sha256, source_name, n_firms, median_interview_date, columns,
-                                      run_id, report_pdf)
+                                      run_id, report_pdf, form)
         select $wave, $sha, $name, count(*), cast(median(interview_date) as date),
                (select columns from staging.wave_attempts where wave = $wave), $run,
-               (select report_pdf from waves where wave = $wave)
+               (select report_pdf from waves where wave = $wave),
+               (select form from staging.wave_attempts where wave = $wave)
         from survey_responses where wave = $wave
         """,
         {"wave": wave, "sha": sha256, "name": source_name, "run": run_id},

@@ -83,7 +83,7 @@ DERIVED_TABLES = (
         (_WAVE,
          Column("firm_id", "VARCHAR", "Stable enterprise id."),
          Column("cluster", "VARCHAR", "Village cluster code."),
-         Column("cluster_code", "INTEGER", "CLUSTER: 1 Bat Tràng, 2 Đông Kỵ, 3 Vạn Phúc."),
+         Column("cluster_code", "INTEGER", "CLUSTER: 1 Bát Tràng, 2 Đông Kỵ, 3 Vạn Phúc."),
          Column("envtech", "INTEGER", "ENVTECH: 1 when pollution-control equipment was installed (Q6)."),
          Column("envexp_vnd", "DOUBLE", "ENVEXP: annual capital plus running cost of pollution control, VND (Q7 + Q8)."),
          Column("cp", "INTEGER", "CP, community pressure: 2 complaint about the own plant (Q4), 1 in the village (Q3)."),
