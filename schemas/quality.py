@@ -20,7 +20,7 @@ FENCE_IQR = 3.0
 MIN_CLUSTER_FIRMS = 4
 MAX_DAYS_FROM_MEDIAN = 90
 OUTLIER_COLUMNS = {
-    "employees": "employees",
+    "employees": "number of employees",
     "turnover_kvnd": "turnover (thousand VND)",
     "q7_capital_cost_mvnd": "capital cost of pollution control (million VND)",
     "q8_om_cost_mvnd": "operation and maintenance cost (million VND)",
@@ -100,7 +100,7 @@ def _outlier_finding(row) -> Finding:
     what = "turnover per employee (thousand VND)" if row.measure == PER_EMPLOYEE else OUTLIER_COLUMNS[row.measure]
     return Finding(
         "outlier", row.reported, int(row.record), _text(row.firm_id), _text(row.value),
-        f"The {what} of {_amount(row.amount)} lies far outside what other firms in "
+        f"The {what}, {_amount(row.amount)}, lies far outside what other firms in "
         f"{project().question['cluster'].choice_label(row.cluster)} report "
         f"({_amount(max(row.low, 0))} to {_amount(row.high)}); please confirm it with the interviewer.",
         WARNING,

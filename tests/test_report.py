@@ -45,7 +45,7 @@ def results_like(**changes) -> dict:
 def test_the_abstracts_state_the_data_in_both_languages():
     english = " ".join(narrative.abstract(results_like(), "en"))
     german = " ".join(narrative.abstract(results_like(), "de"))
-    assert "11 of the 30 enterprises (37%)" in english and "highest in Bát Tràng (ceramics) (8 of 10 firms)" in english
+    assert "11 of the 30 enterprises (37%)" in english and "highest in Bát Tràng (ceramics), with 8 of 10 firms" in english
     assert "11 der 30 Unternehmen (37\u00a0%)" in german and "am häufigsten in Bát Tràng (Keramik)" in german
     assert "buyers and customers (9 mentions), followed by government (4)" in english
     assert "YEARS (+) and CLUSTER (−) are significant" in english
@@ -59,7 +59,7 @@ def test_other_findings_give_other_sentences():
     changed["knowledge_sources"] = [{"source": "government", "count": 5}, {"source": "buyers", "count": 5}]
     changed["models"]["envtech_logit"]["pvalues"] = {"const": 0.5, "years": 0.2, "cluster_code": 0.3}
     english = " ".join(narrative.abstract(changed, "en"))
-    assert "highest in Đông Kỵ (furniture) (9 of 10 firms)" in english
+    assert "highest in Đông Kỵ (furniture), with 9 of 10 firms" in english
     assert "were buyers and customers and government (5 mentions each)" not in english
     assert "government and buyers and customers (5 mentions each)" in english
     assert "no predictor is significant" in english
