@@ -1,11 +1,9 @@
 """The shipped 2007 wave: reproducing the paper, labelled by its bytes (generated alike everywhere: test_same_bytes)."""
 
 import hashlib
-import json
 import shutil
 
 import dagster as dg
-import duckdb
 import pytest
 from pypdf import PdfReader
 
@@ -22,24 +20,10 @@ def run_wave(root, source, wave="2007"):
         return materialize_wave(instance, root, wave)
 
 
+# Judged honestly (Table 5's statistics within ±0.5 of the printed ones), two of the expenditure model's
+# t-values are not met; the check warns and the report prints "NO" beside them. The shipped wave's end-to-end
+# run through the installed command holds it to that (tests/test_command_line.py).
 EXPECTED_MISSES = ["ENVEXP (OLS): EXPT, sign, stars and t", "ENVEXP (OLS): CP, sign, stars and t"]
-
-
-@pytest.mark.integration
-def test_the_shipped_wave_reproduces_every_self_consistent_published_figure_but_two_t_values(isolated_project):
-    result = run_wave(isolated_project, RAW_DIR / "2007.csv")
-    assert result.success
-    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "published_figures_reproduced")
-    assert check.metadata["applies"].value == "yes"
-    with duckdb.connect(str(isolated_project / "warehouse" / "survey.duckdb"), read_only=True) as conn:
-        rows = json.loads(conn.execute("select rows from published_comparison").fetchall()[0][0])
-    missed = [row for row in rows if row["required"] and not row["within"]]
-    # Judged honestly (Table 5's statistics within ±0.5 of the printed ones), two of the expenditure
-    # model's t-values are not met; the warning says so, and the report prints "NO" beside them.
-    assert [row["label"] for row in missed] == EXPECTED_MISSES
-    assert not check.passed and sum(row["required"] for row in rows) >= 100
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(isolated_project / "outputs" / "2007" / "report.pdf").pages).split())
-    assert "synthetic reconstruction" in text and "Published and reproduced figures" in text
 
 
 @pytest.mark.integration
