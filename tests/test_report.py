@@ -47,7 +47,7 @@ def test_the_abstracts_state_the_data_in_both_languages():
     german = " ".join(narrative.abstract(results_like(), "de"))
     assert "11 of the 30 enterprises (37%)" in english and "highest in Bát Tràng (ceramics), with 8 of 10 firms" in english
     assert "11 der 30 Unternehmen (37\u00a0%)" in german and "am häufigsten in Bát Tràng (Keramik)" in german
-    assert "buyers and customers (9 mentions), followed by government (4)" in english
+    assert "buyers and customers, with 9 mentions, followed by government, with 4" in english
     assert "YEARS (+) and CLUSTER (−) are significant" in english
     assert "explains 41.2% of its variance (adjusted 34.6%)" in english
     assert "erklärt 41,2\u00a0% ihrer Varianz (korrigiert 34,6\u00a0%)" in german
@@ -60,8 +60,8 @@ def test_other_findings_give_other_sentences():
     changed["models"]["envtech_logit"]["pvalues"] = {"const": 0.5, "years": 0.2, "cluster_code": 0.3}
     english = " ".join(narrative.abstract(changed, "en"))
     assert "highest in Đông Kỵ (furniture), with 9 of 10 firms" in english
-    assert "were buyers and customers and government (5 mentions each)" not in english
-    assert "government and buyers and customers (5 mentions each)" in english
+    assert "were buyers and customers and government, with 5 mentions each" not in english
+    assert "government and buyers and customers, with 5 mentions each" in english
     assert "no predictor is significant" in english
     none = copy.deepcopy(changed)
     none["characteristics"]["total"]["adopters"] = 0
@@ -130,3 +130,13 @@ def test_the_pdf_is_an_archivable_tagged_pdf_a_3b_carrying_its_data(isolated_pro
     assert "8526835 (1.95)" in text and "8.52684e+06" not in text
     assert "Bat Tràng" in text and "Đông Kỵ" in text and "Vạn Phúc" in text
     assert "Zusammenfassung" in text and "Schlagwörter" in text
+
+
+def test_german_takes_the_dative_after_gefolgt_von_and_no_label_doubles_its_brackets():
+    changed = results_like()
+    changed["knowledge_sources"] = [{"source": "buyers", "count": 9}, {"source": "other", "count": 4}]
+    german = " ".join(narrative.abstract(changed, "de"))
+    english = " ".join(narrative.abstract(changed, "en"))
+    assert "gefolgt von sonstigen Quellen (vor allem Medien) mit 4" in german
+    assert "followed by other sources (mostly media), with 4" in english
+    assert ") (" not in german and ") (" not in english

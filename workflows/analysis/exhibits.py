@@ -472,8 +472,8 @@ def _logit_line(spec: ModelSpec, fit: dict, results: dict, words: dict, paper: b
         correct = table["true_positives"] + table["true_negatives"]
         parts.append(
             f"At a fitted probability of {fixed(table['cutoff'], 1)} it classifies {correct} of {number_format.count(fit['n'])} "
-            f"firms correctly ({fixed(100 * table['correctly_classified'], 1)} %, against "
-            f"{fixed(100 * table['baseline'], 1)} % for the commoner outcome alone): "
+            f"firms correctly ({fixed(100 * table['correctly_classified'], 1)}%, against "
+            f"{fixed(100 * table['baseline'], 1)}% for the commoner outcome alone): "
             f"{table['true_positives']} of {table['true_positives'] + table['false_negatives']} with {spec.label} = 1 "
             f"and {table['true_negatives']} of {table['true_negatives'] + table['false_positives']} with {spec.label} = 0.")
     if d.get("auc") is not None:
@@ -545,7 +545,7 @@ def _comparison_line(spec: ModelSpec, comparison: dict, words: dict) -> str:
         verdict = "rejects" if comparison["pvalue"] < 0.05 else "does not reject"
         restrictions = f"{comparison['df']} restriction{'' if comparison['df'] == 1 else 's'}"
         text += (f"; {restricted} is nested in the other ({restrictions}), and {test}, "
-                 f"p {_p_phrase(comparison['pvalue'])}, which {verdict} the restriction at the 5 % level.")
+                 f"p {_p_phrase(comparison['pvalue'])}, which {verdict} the restriction at the 5% level.")
     else:
         text += "; neither model is nested in the other, so no test compares them."
     return text

@@ -120,9 +120,11 @@ def _sources(results: dict, language: str) -> str:
             first=enumeration([w["sources"][s["source"]] for s in leaders], language),
             first_count=count(leaders[0]["count"], language))
     second = ranked[1] if len(ranked) > 1 else {"source": None, "count": 0}
+    # "followed by" governs a case: a language whose words file carries the sources' dative forms uses them there.
+    governed = w.get("sources_dative", {}).get(second["source"]) or w["sources"].get(second["source"], "–")
     return w["sentences"]["sources"].format(
         first=w["sources"][ranked[0]["source"]], first_count=count(ranked[0]["count"], language),
-        second=w["sources"].get(second["source"], "–"), second_count=count(second["count"], language),
+        second=governed, second_count=count(second["count"], language),
     )
 
 
