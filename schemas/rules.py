@@ -272,7 +272,9 @@ FORM_RULE_GROUP = {"q9_skip": "skip_logic_followed", "q19_skip": "skip_logic_fol
 _FILE_FAULTS = ("encoding", "empty_file", "delimiter", "header", "too_many_columns", "duplicate_column", "ragged_row",
                 "unclosed_quote", "misplaced_quote", "cell_too_long", "carriage_return", "no_rows",
                 # An export named and not read (.xls, .ods, .dta, ...); a workbook or SPSS file that cannot be opened.
-                "unsupported_file_type", "damaged_file")
+                "unsupported_file_type", "damaged_file",
+                # Numbers like 1250,5 in a file refused for its encoding or separator, said in the same round.
+                "decimal_comma")
 FOUND_RULES = (
     *(FoundRule(name, "file_is_readable_csv", "workflows/intake/wave_file.py") for name in _FILE_FAULTS),
     FoundRule("missing_column", "required_columns_present", "schemas/findings.py"),

@@ -6,10 +6,11 @@ import duckdb
 import pandas as pd
 import pytest
 
+from schemas.rules import error_count
 from tests.conftest import received_file, write_wave
 from workflows.warehouse import staging
 from workflows.intake.files import NotARegularFile
-from workflows.intake.wave_file import MAX_COLUMNS, receive, stage_records
+from workflows.intake.wave_file import MAX_COLUMNS, receive, stage_attempt, stage_records
 
 
 @pytest.fixture
@@ -87,7 +88,8 @@ def test_an_unknown_column_is_a_warning_and_is_not_staged(tmp_path, conn, small_
 def test_a_file_in_another_encoding_is_refused_with_its_position(tmp_path):
     path = tmp_path / "w.csv"
     path.write_bytes("firm_id,cluster\nVP-1,Vạn Phúc\n".encode("utf-16"))
-    assert rules(received_file(path).findings) == [("encoding", None, None)]
+    # A two-column file: the questionnaire's other columns are missing, said in the same round.
+    assert rules(received_file(path).findings)[:2] == [("encoding", None, None), ("missing_column", "interview_date", None)]
     path.write_bytes(b"firm_id,notes\nBT-1,ch\xe8 \n")
     finding = received_file(path).findings[0]
     assert finding.rule == "encoding" and "line 2" in finding.message
@@ -104,7 +106,8 @@ def test_unreadable_files_are_findings(tmp_path, content, rule):
     path = tmp_path / "w.csv"
     path.write_bytes(content)
     raw = received_file(path)
-    assert rules(raw.findings) == [(rule, None, None)] and not raw.readable
+    said = [finding for finding in rules(raw.findings) if finding[0] != "missing_column"]
+    assert said == [(rule, None, None)] and not raw.readable
 
 
 def test_a_header_beyond_the_column_limit_is_one_finding(tmp_path):
@@ -255,3 +258,80 @@ def test_a_clean_file_is_staged_alike_by_duckdb_and_record_by_record(tmp_path, s
     ragged = received_file(write_wave(tmp_path / "r.csv", firms, extra={"x": "1"}))
     ragged.copy.write_bytes(ragged.copy.read_bytes() + b"one,field\n")
     assert load_clean_file(fast, ragged) is None
+
+
+def _european_export(path, firms, encoding="cp1252", rename=None):
+    """The wave as Excel saves 'CSV' on a European Windows: semicolons, decimal commas, ANSI text."""
+    columns = [rename.get(c, c) for c in firms[0]] if rename else list(firms[0])
+    lines = [";".join(columns)]
+    for firm in firms:
+        cells = dict(firm, notes="Bát Tràng, café", turnover_kvnd=f"{firm['turnover_kvnd']},5")
+        lines.append(";".join(str(cells[c]) for c in firm))
+    path.write_bytes("\r\n".join(lines).encode(encoding) + b"\r\n")
+    return path
+
+
+def test_every_file_level_fault_of_an_ansi_semicolon_export_is_said_in_one_round(tmp_path, small_wave):
+    path = _european_export(tmp_path / "w.csv", small_wave, rename={"employees": "employees_n"})
+    raw = received_file(path)
+    said = {f.rule: f for f in raw.findings}
+    assert [f.rule for f in raw.findings] == [
+        "encoding", "delimiter", "unknown_column", "missing_column", "decimal_comma"]
+    assert "Windows-1252" in said["encoding"].message and "CSV UTF-8" in said["encoding"].message
+    assert "semicolons" in said["delimiter"].message and "comma-separated CSV UTF-8" in said["delimiter"].message
+    assert (said["unknown_column"].column, said["missing_column"].column) == ("employees_n", "employees")
+    assert "turnover_kvnd (12 cells" in said["decimal_comma"].message
+    assert "years_in_operation" not in said["decimal_comma"].message
+    # Nothing of it is staged: the attempt is refused with these findings, and no row is read.
+    conn = duckdb.connect()
+    attempt = stage_attempt(conn, raw, "w", None)
+    assert attempt.n_rows == 0 and not raw.readable
+    assert {"encoding", "delimiter", "decimal_comma", "missing_column"} <= set(attempt.verdict.counts)
+    assert conn.execute("select count(*) from staging.raw_responses").fetchall() == [(0,)]
+    assert "no_rows" not in attempt.verdict.counts
+
+
+def test_a_utf8_semicolon_export_names_its_decimal_commas_too(tmp_path, small_wave):
+    raw = received_file(_european_export(tmp_path / "w.csv", small_wave, encoding="utf-8"))
+    assert [f.rule for f in raw.findings] == ["delimiter", "decimal_comma"] and not raw.readable
+
+
+def test_a_comma_separated_file_in_another_encoding_is_refused_for_its_encoding_alone(tmp_path, small_wave):
+    path = write_wave(tmp_path / "w.csv", [dict(firm, notes="café") for firm in small_wave])
+    path.write_bytes(path.read_bytes().decode("utf-8").encode("cp1252"))
+    raw = received_file(path)
+    assert [f.rule for f in raw.findings] == ["encoding"] and not raw.readable
+
+
+@pytest.mark.parametrize("tail", [",,,,", ""])
+def test_empty_trailing_records_are_dropped_with_one_warning(tmp_path, small_wave, tail):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    width = len(received_file(path).header)
+    empty = "," * (width - 1) if tail else ""
+    path.write_bytes(path.read_bytes() + f"{empty}\n{empty}\n,,\n".encode())  # as Excel leaves them
+    raw = received_file(path)
+    conn = duckdb.connect()
+    attempt = stage_attempt(conn, raw, "w", None)
+    warnings = [f for f in attempt.verdict.findings if f.rule == "blank_record"]
+    assert attempt.n_rows == len(small_wave) and error_count(attempt.verdict.counts) == 0
+    assert attempt.verdict.counts.get("blank_record") == 1 and len(warnings) == 1
+    first = len(small_wave) + 1
+    assert warnings[0].row == first and f"3 empty records (records {first}-{first + 2}" in warnings[0].message
+    assert "dropped" in warnings[0].message
+
+
+def test_an_empty_record_amid_the_file_is_read_as_before(tmp_path, small_wave):
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    width = len(received_file(path).header)
+    rewrite(path, lambda lines: lines.insert(3, "," * (width - 1)))
+    attempt = stage_attempt(duckdb.connect(), received_file(path), "w", None)
+    assert attempt.n_rows == len(small_wave) + 1 and "blank_record" not in attempt.verdict.counts
+    assert {f.row for f in attempt.verdict.findings if f.rule == "required"} == {3}
+
+
+def test_a_header_with_only_empty_records_has_no_rows(tmp_path, small_wave):
+    path = write_wave(tmp_path / "w.csv", small_wave[:1])
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(lines[0] + b"\n\n\n")
+    attempt = stage_attempt(duckdb.connect(), received_file(path), "w", None)
+    assert attempt.n_rows == 0 and {"no_rows", "blank_record"} <= set(attempt.verdict.counts)

@@ -38,6 +38,7 @@ import pyarrow as pa
 from schemas.predicates import quoted
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict, judge
 from schemas.quality import quality_warnings
+from schemas.rules import error_count
 from schemas import questionnaire as questionnaires
 from schemas.questionnaire import CONTRACT_COLUMNS, Questionnaire
 from workflows.warehouse import staging
@@ -57,7 +58,7 @@ BATCH_BYTES = 32 * 1024 * 1024
 # (A bare carriage return between records, a file-level `carriage_return`, makes every later record
 # number wrong; one inside a quoted cell is a finding of its record, never among the file's.)
 UNREADABLE = frozenset({"encoding", "empty_file", "delimiter", "header", "too_many_columns", "carriage_return",
-                        "unsupported_file_type", "damaged_file"})
+                        "unsupported_file_type", "damaged_file", "decimal_comma"})
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 PRIVATE_PREFIX = ".intake-"
 
@@ -186,11 +187,17 @@ def receive(source: Path, folder: Path, wave: str | None = None) -> RawFile:
             raise
     if bad_offset is not None:
         line = _line_of_offset(copy, bad_offset)
+        with copy.open("rb") as handle:
+            utf16 = handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        saved_as = ("UTF-16 ('Unicode text')" if utf16
+                    else "Windows 'ANSI' text (Windows-1252), as Excel's plain 'CSV' saves")
         raw.findings.append(_file_finding(
             "encoding",
-            f"The file is not UTF-8 text: byte {bad_offset} (line {line}) cannot be decoded. "
-            "Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
+            f"The file is not UTF-8 text: byte {bad_offset} (line {line}) cannot be decoded; it looks saved as "
+            f"{saved_as}. Save it again as 'CSV UTF-8' from the spreadsheet or survey tool.",
         ))
+        # Nothing of it is staged, but its other faults are said in the same round.
+        raw.findings.extend(_sniffed_faults(copy, "utf-16" if utf16 else SNIFF_ENCODING, wave or source.stem))
         return raw
     breaks.finish()
     raw.carriage_returns, raw.nul_bytes = breaks.any_bare, breaks.nul_bytes
@@ -294,7 +301,10 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
     if len(header) == 1:
         for delimiter, name in OTHER_DELIMITERS.items():
             if delimiter in header[0]:
-                raw.findings.append(_file_finding("delimiter", _delimiter_sentence(raw, name)))
+                if raw.format == formats.CSV:  # its header and numbers too, read by its own separator
+                    raw.findings.extend(_sniffed_faults(raw.copy, "utf-8-sig", raw.path.stem))
+                else:
+                    raw.findings.append(_file_finding("delimiter", _delimiter_sentence(raw.format, name)))
                 return
     if (longest := max((len(name) for name in header), default=0)) > MAX_NAME_CHARACTERS:
         raw.findings.append(_file_finding(
@@ -314,14 +324,89 @@ def _judge_header(raw: RawFile, header: list[str]) -> None:
     raw.findings.extend(raw.layout.findings)
 
 
-def _delimiter_sentence(raw: RawFile, name: str) -> str:
-    if raw.format == formats.CSV:
+def _delimiter_sentence(format: str, name: str) -> str:
+    if format == formats.CSV:
         return (f"The columns are separated by {name}, not by commas. Export the wave again as comma-separated "
                 "CSV UTF-8, or as XLSX, which is read as it is: from Excel, Save As > 'CSV UTF-8 (Comma "
                 "delimited)'; from LibreOffice, Save As > Text CSV with ',' as the field delimiter.")
     return (f"The header row is one cell holding the column names separated by {name}: each row of the data is "
             "one cell. Split them into columns (Excel: Data > Text to Columns) or export the wave again as XLSX "
             "from the survey platform.")
+
+
+# A file that is not UTF-8 is read as Windows-1252 to find its other faults, never to stage it; the five bytes
+# Windows-1252 leaves undefined are read as Latin-1.
+SNIFF_ENCODING = "cp1252"
+codecs.register_error("intake-latin-1", lambda error: (
+    error.object[error.start:error.end].decode("latin-1"), error.end))
+# A number written with a decimal comma (and perhaps points between thousands): 1250,5 or 1.250,5.
+DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
+THOUSANDS_COMMAS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+NUMERIC_KINDS = ("integer", "decimal")
+
+
+def _sniffed_faults(copy: Path, encoding: str, wave: str) -> list[Finding]:
+    """The file-level faults of a file that cannot be staged (not UTF-8, or not comma-separated), all of them:
+    its separator, its header and numbers written with a decimal comma, read by the separator its header uses.
+
+    Only what is said is taken from this reading; nothing of it is staged."""
+    with copy.open("rb") as handle:
+        text = io.TextIOWrapper(handle, encoding=encoding, errors="intake-latin-1", newline="")
+        first = text.readline()
+        text.seek(0)
+        separator, name = ",", None
+        if "," not in first or encoding == "utf-8-sig":  # a UTF-8 file's header is one cell already
+            separator, name = next(((d, n) for d, n in OTHER_DELIMITERS.items() if d in first), (",", None))
+        findings = [] if name is None else [_file_finding("delimiter", _delimiter_sentence(formats.CSV, name))]
+        reader = csv.reader(text, delimiter=separator, strict=False)
+        commas: dict[str, list] = {}  # column: [cells, first record, first value]
+        try:
+            header = next(reader, None)
+            if header is None or not any(cell.strip() for cell in header):
+                return findings + [_file_finding(
+                    "header", "The file's line 1 is blank (or holds only separators); the header must be its first "
+                              "line.")]
+            header[0] = header[0].removeprefix("\ufeff").removeprefix("\u00ef\u00bb\u00bf")  # a BOM
+            if len(header) > MAX_COLUMNS or max(len(cell) for cell in header) > MAX_NAME_CHARACTERS:
+                return findings + [_file_finding(
+                    "header", f"The header row is not a row of column names (it has {len(header):,} columns, or a "
+                              f"name longer than {MAX_NAME_CHARACTERS} characters). Is the first line a header?")]
+            questions = _questions()
+            layout = read_header(header, questions)
+            if not layout.columns:
+                return findings + [_file_finding(
+                    "header", "The first row names none of the questionnaire's columns: the header row is missing, "
+                              "or it holds the questions' labels instead of their names.")]
+            findings += layout.findings
+            form = questionnaires.form_for(wave, layout.file_columns)
+            findings += [Finding("missing_column", column, None, None, None,
+                                 f"The required column '{column}' is missing from the file's header.")
+                         for column in form.required_columns if column not in layout.columns]
+            numeric = {index: question for question, index in layout.direct.items()
+                       if questions[question].kind in NUMERIC_KINDS}
+            for number, fields in enumerate(reader, start=1):
+                for index, question in numeric.items():
+                    value = fields[index].strip() if index < len(fields) else ""
+                    if DECIMAL_COMMA.fullmatch(value) and (separator != "," or not THOUSANDS_COMMAS.fullmatch(value)):
+                        seen = commas.setdefault(question, [0, number, value])
+                        seen[0] += 1
+        except csv.Error:
+            pass  # what was read before the fault is judged; the file is refused whatever follows
+    if commas:
+        findings.append(_decimal_comma_finding(commas))
+    return findings
+
+
+def _decimal_comma_finding(commas: dict[str, list]) -> Finding:
+    where = "; ".join(f"{column} ({n:,} cell{'s' * (n != 1)}, e.g. '{value}' in record {record})"
+                      for column, (n, record, value) in commas.items())
+    column, (_, record, value) = next(iter(commas.items()))
+    return Finding(
+        "decimal_comma", None, None, None, value,
+        f"Numbers are written with a decimal comma (like '{value}' for {value.replace('.', '').replace(',', '.')}) "
+        f"in {where}. Export the numbers with a decimal point and no thousands separator (in Excel: File > Options "
+        "> Advanced > untick 'Use system separators' and set the decimal separator to '.', then save as 'CSV UTF-8 "
+        "(Comma delimited)').")
 
 
 class LineBreakScan:
@@ -454,15 +539,17 @@ def _count_clean_records(raw: RawFile) -> int | None:
     with raw.text.open("rb") as handle:
         reader = _csv_reader(handle)
         next(reader)
-        records = 0
+        records, ends_empty = 0, False
         try:
             for fields in reader:
                 if len(fields) != width:
                     return None
                 records += 1
+                ends_empty = not any(text.strip() for text in fields)
         except csv.Error:
             return None
-    return records
+    # Empty records at the end are dropped with a warning: the record-by-record path says so.
+    return None if ends_empty else records
 
 
 def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
@@ -514,30 +601,49 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
         reader = _csv_reader(handle)
         next(reader)  # the header, judged already
         number, last_line, batch_start = 0, reader.line_num, 0
+        # Empty records (no field, or only empty ones) held back until a record with an answer follows them:
+        # those that end the file are dropped with one warning, as a spreadsheet leaves them (record, width, line).
+        empty: list[tuple[int, int, int]] = []
+
+        def take(number: int, fields: list[str], line: int) -> None:
+            nonlocal n_rows, batch_start
+            if len(fields) != width:
+                findings.append(_misshapen(raw, number, fields, width, line))
+            elif raw.carriage_returns and (stray := _stray_carriage_return(fields, raw.header)):
+                findings.append(Finding(
+                    "carriage_return", stray, number, None, None,
+                    f"{raw.place(number)} holds, in {stray}, a carriage return that does not end a line "
+                    "(an old Mac line break); replace it with a space or a normal line break."))
+            else:
+                batch.append((number, pick(fields)) if single else (number, *pick(fields)))
+                n_rows += 1
+                # Bounded in records and, checked every 1,024 records, in bytes read.
+                if len(batch) >= BATCH_RECORDS or (
+                        not len(batch) & 1023 and handle.tell() - batch_start >= BATCH_BYTES):
+                    flush()
+                    batch_start = handle.tell()
+
         try:
             for fields in reader:
                 number += 1
-                if len(fields) != width:
-                    findings.append(_misshapen(raw, number, fields, width, last_line + 1))
-                elif raw.carriage_returns and (stray := _stray_carriage_return(fields, raw.header)):
-                    findings.append(Finding(
-                        "carriage_return", stray, number, None, None,
-                        f"{raw.place(number)} holds, in {stray}, a carriage return that does not end a line "
-                        "(an old Mac line break); replace it with a space or a normal line break."))
+                if not any(text.strip() for text in fields):
+                    empty.append((number, len(fields), last_line + 1))
                 else:
-                    batch.append((number, pick(fields)) if single else (number, *pick(fields)))
-                    n_rows += 1
-                    # Bounded in records and, checked every 1,024 records, in bytes read.
-                    if len(batch) >= BATCH_RECORDS or (
-                            not len(batch) & 1023 and handle.tell() - batch_start >= BATCH_BYTES):
-                        flush()
-                        batch_start = handle.tell()
+                    for held, fields_held, line in empty:  # empty records amid the file: read as before
+                        take(held, [""] * fields_held, line)
+                    empty = []
+                    take(number, fields, last_line + 1)
                 last_line = reader.line_num
         except csv.Error as error:
+            for held, fields_held, line in empty:
+                take(held, [""] * fields_held, line)
+            empty = []
             problem, rule = _grammar_fault(str(error), last_line + 1, reader.line_num)
             findings.append(Finding(rule, None, number + 1, None, None,
                                     f"Record {number + 1} cannot be read: {problem}. "
                                     "No record from there on was read; fix the quotes and export again."))
+        if empty:
+            findings.append(_trailing_empty(raw, empty, last_line))
         flush()
     converted = stage_uploaded(conn, raw, wave, items_per_rule, record="source_row")
     return Staged(n_rows, Verdict.of(findings, items_per_rule) + converted)
@@ -550,6 +656,20 @@ def _misshapen(raw: RawFile, number: int, fields: list[str], width: int, line: i
     return Finding("ragged_row", None, number, None, None,
                    f"Record {number} has {len(fields):,} field{'s' * (len(fields) != 1)} "
                    f"but the header has {width:,} columns; check its commas and quotes.")
+
+
+def _trailing_empty(raw: RawFile, empty: list[tuple[int, int, int]], last_line: int) -> Finding:
+    """One warning for the empty records that end the file (blank lines, or lines of commas only)."""
+    first, last, n = empty[0][0], empty[-1][0], len(empty)
+    if raw.format == formats.CSV:
+        where = (f"record {first} (line {empty[0][2]})" if n == 1
+                 else f"records {first}-{last} (lines {empty[0][2]}-{last_line})")
+    else:
+        where = raw.place(first)[0].lower() + raw.place(first)[1:] + (f" and the {n - 1:,} after it" if n > 1 else "")
+    records = "empty record" if n == 1 else f"{n:,} empty records"
+    return Finding("blank_record", None, first, None, None,
+                   f"The file ends with {records} ({where}), blank or holding only separators, as a spreadsheet "
+                   f"leaves them; {'it was' if n == 1 else 'they were'} dropped.", WARNING)
 
 
 def _stray_carriage_return(fields: list[str], header: list[str]) -> str | None:
@@ -679,7 +799,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 verdict = (verdict + _located(raw, judge(conn, "wave_rows", columns, items_per_rule, questionnaire)
                                               + quality_warnings(conn, "wave_rows", columns, items_per_rule)))
                 judging_seconds = time.perf_counter() - judging
-            elif not staged.verdict.counts:
+            elif not error_count(staged.verdict.counts):  # blank or empty records only are no rows either
                 verdict = verdict + Verdict.of([no_rows_finding()])
         staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.columns, raw.extra_columns, verdict,
                                questionnaire)
