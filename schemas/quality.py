@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE, WARNING, Finding, Verdict
-from schemas.predicates import ORDER_COLUMN, date_of, literal, number_of, quoted
+from schemas.predicates import ORDER_COLUMN, date_of, datetime_of, literal, number_of, quoted
 from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS, project
 
 # Outside Q1 - 3 IQR .. Q3 + 3 IQR of the firm's cluster ("far out" in Tukey's terms).
@@ -44,6 +44,7 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
         ("outlier", _outlier_query(relation, present), _outlier_finding),
         ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
         ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
+        ("interview_duration", _duration_query(relation, present, firm_id), _duration_finding),
     ):
         if query is None:
             continue
@@ -55,6 +56,39 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
         if count:
             verdict = verdict + Verdict([sentence(row) for row in listed.itertuples()], {rule: count})
     return verdict
+
+
+def _duration_query(relation: str, present: set[str], firm_id: str) -> str | None:
+    """Interviews far shorter or longer than the wave's (the same IQR fence, over the whole wave): a rushed or
+    invented interview is likelier than a real one of five minutes."""
+    if not {"interview_start", "interview_end"} <= present:
+        return None
+    start, end = datetime_of(quoted("interview_start")), datetime_of(quoted("interview_end"))
+    return f"""
+        with timed as (
+            select {ORDER_COLUMN} as record, {firm_id} as firm_id, interview_start, interview_end,
+                   date_diff('second', {start}, {end}) / 60.0 as minutes
+            from {relation}
+            where {start} is not null and {end} is not null and {end} > {start}
+        ),
+        fences as (
+            select count(*) as interviews, quantile_cont(minutes, 0.25) as q1, quantile_cont(minutes, 0.75) as q3
+            from timed
+        )
+        select record, firm_id, interview_start, interview_end, minutes,
+               greatest(q1 - {FENCE_IQR} * (q3 - q1), 0) as low, q3 + {FENCE_IQR} * (q3 - q1) as high
+        from timed, fences
+        where interviews >= {MIN_CLUSTER_FIRMS}
+          and (minutes < q1 - {FENCE_IQR} * (q3 - q1) or minutes > q3 + {FENCE_IQR} * (q3 - q1))
+    """
+
+
+def _duration_finding(row) -> Finding:
+    return Finding(
+        "interview_duration", "interview_end", int(row.record), _text(row.firm_id), _text(row.interview_end),
+        f"The interview lasted {_amount(row.minutes)} minutes ({row.interview_start} to {row.interview_end}), far "
+        f"outside the wave's usual {_amount(row.low)} to {_amount(row.high)} minutes; check with the interviewer "
+        "that it was held in full.", WARNING)
 
 
 def _outlier_query(relation: str, present: set[str]) -> str | None:

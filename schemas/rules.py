@@ -288,6 +288,7 @@ FOUND_RULES = (
     FoundRule("outlier", "no_outliers_within_clusters", "schemas/quality.py"),
     FoundRule("interview_date_far", "interview_dates_within_the_wave", "schemas/quality.py"),
     FoundRule("duplicate_answers", "no_duplicate_answers", "schemas/quality.py"),
+    FoundRule("interview_duration", "interview_durations_usual", "schemas/quality.py"),
     FoundRule("blank_record", "no_blank_records", "workflows/intake/wave_file.py"),
     FoundRule("unknown_column", "no_unknown_columns", "workflows/intake/wave_file.py"),
     FoundRule("same_file_as_other_wave", "file_differs_from_other_waves", "workflows/warehouse/staging.py"),
@@ -336,6 +337,9 @@ _GROUPS = (
         "far away is usually a typing error or a firm from another wave).",
         WARNING,
     ),
+    RuleGroup("interview_durations_usual",
+              "Every interview's length (interview_end - interview_start) lies within Q1 - 3 IQR .. Q3 + 3 IQR of the "
+              "wave's (a warning: a five-minute interview was likelier rushed or never held).", WARNING),
     RuleGroup("no_duplicate_answers",
               "No two firm ids carry exactly the same answers (a warning: one firm entered twice).", WARNING),
     RuleGroup("complaint_answers_consistent",

@@ -219,3 +219,25 @@ def test_whole_numbers_beyond_any_integer_are_findings_not_crashes(tmp_path, wri
     with duckdb.connect() as conn:
         message = stage_attempt(conn, received_file(path), "w").verdict.findings[0].message
     assert "too large for any answer" in message
+
+
+def timed(rows: list[dict], minutes: dict[int, int] | None = None) -> None:
+    """Interviews of 40 to 57 minutes from 08:00 on their day; `minutes` overrides some rows' length."""
+    for i, row in enumerate(rows):
+        length = (minutes or {}).get(i, 40 + i)
+        day = row["interview_date"]
+        row.update(interview_start=f"{day}T08:00:00+07:00",
+                   interview_end=f"{day}T{8 + length // 60:02d}:{length % 60:02d}:00+07:00", interviewer_id="E1")
+
+
+def test_an_interview_far_shorter_or_longer_than_the_waves_is_a_warning(tmp_path):
+    assert [f for f in judge(edited(tmp_path, timed)) if f[0] in ("interview_duration", "interview_times")
+            or f[3] == "error"] == []
+    findings = judge(edited(tmp_path, lambda rows: timed(rows, {3: 4, 7: 300})))
+    assert [f for f in findings if f[0] == "interview_duration"] == [
+        ("interview_duration", "interview_end", 4, "warning"), ("interview_duration", "interview_end", 8, "warning")]
+    assert [f for f in findings if f[3] == "error"] == []
+    with duckdb.connect() as conn:
+        attempt = stage_attempt(conn, received_file(edited(tmp_path, lambda rows: timed(rows, {3: 4}))), "w")
+    [warning] = [f for f in attempt.verdict.findings if f.rule == "interview_duration"]
+    assert warning.message.startswith("The interview lasted 4 minutes (") and "far outside the wave's usual" in warning.message
