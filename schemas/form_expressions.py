@@ -92,19 +92,18 @@ class _Parser:
         return self.disjunction()
 
     def disjunction(self) -> Compiled:
-        left = self.conjunction()
-        while self.peek("or"):
-            self.take()
-            right = self.conjunction()
-            left = Compiled(f"({_truth(left)} or {_truth(right)})", "boolean", left.reads | right.reads)
-        return left
+        return self.logical("or", self.conjunction)
 
     def conjunction(self) -> Compiled:
-        left = self.comparison()
-        while self.peek("and"):
+        return self.logical("and", self.comparison)
+
+    def logical(self, operator: str, operand) -> Compiled:
+        """`operand (operator operand)*`, each operand taken as a condition."""
+        left = operand()
+        while self.peek(operator):
             self.take()
-            right = self.comparison()
-            left = Compiled(f"({_truth(left)} and {_truth(right)})", "boolean", left.reads | right.reads)
+            right = operand()
+            left = Compiled(f"({_truth(left)} {operator} {_truth(right)})", "boolean", left.reads | right.reads)
         return left
 
     def comparison(self) -> Compiled:

@@ -11,7 +11,7 @@ the expression (`FormError`).
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from schemas.form_expressions import UnsupportedExpression, condition
@@ -138,21 +138,16 @@ def _with_ranges(path: Path, question: FormQuestion) -> FormQuestion:
     if question.kind in ("integer", "decimal"):
         if match := _BOUNDS.match(text):
             low, high = (float(value) if value is not None else None for value in match.groups())
-            return _replace(question, low=_plain(low), high=_plain(high), constraint="")
+            return replace(question, low=_plain(low), high=_plain(high), constraint="")
         if match := _UPPER.match(text):
-            return _replace(question, high=_plain(float(match.group(1))), constraint="")
+            return replace(question, high=_plain(float(match.group(1))), constraint="")
     if question.kind == "select_multiple" and (match := _MOST.match(text)):
-        return _replace(question, most=int(match.group(1)), constraint="")
+        return replace(question, most=int(match.group(1)), constraint="")
     return question
 
 
 def _plain(value: float | None) -> float | int | None:
     return int(value) if value is not None and value == int(value) else value
-
-
-def _replace(question: FormQuestion, **changes) -> FormQuestion:
-    from dataclasses import replace
-    return replace(question, **changes)
 
 
 def _check_choices(path: Path, row: int, name: str, list_name: str, choices: list[dict]) -> None:
