@@ -16,9 +16,6 @@ from schemas.questionnaire import CONTRACT_COLUMNS, PERSONAL_COLUMNS
 
 _RAW_COLUMNS = ",\n    ".join(f'"{column}" varchar' for column in CONTRACT_COLUMNS)
 
-_NEW_QUESTIONS = "\n".join(
-    f'alter table staging.raw_responses add column if not exists "{column}" varchar;' for column in CONTRACT_COLUMNS)
-
 DDL = f"""
 create schema if not exists staging;
 create table if not exists staging.raw_responses (
@@ -61,8 +58,6 @@ create table if not exists waves (
     columns json
 );
 alter table staging.wave_attempts add column if not exists columns json;
--- A question added to the questionnaire since the warehouse was made gets its column; older waves hold NULL there.
-{_NEW_QUESTIONS}
 alter table waves add column if not exists columns json;
 -- The run that published the wave, and where its report was written (`--out` or the outputs folder).
 alter table waves add column if not exists run_id varchar;
@@ -79,6 +74,8 @@ STAGED_TABLES = ("staging.raw_responses", "staging.validation_findings", "stagin
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(DDL)
+    # A question added to the shipped forms since the warehouse was made gets its column; older waves hold NULL.
+    ensure_answer_columns(conn, CONTRACT_COLUMNS)
 
 
 def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> None:
