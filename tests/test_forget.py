@@ -41,6 +41,12 @@ def test_forget_refuses_an_unknown_wave_a_wave_whose_file_is_in_the_raw_folder_a
     done = command("forget", "trial")
     assert done.returncode == 2 and "still in the raw folder" in done.stderr
     assert sum(wave_rows(isolated_project / "warehouse" / "survey.duckdb").values()) > 0
+    # Two files of the wave (which the sensor skips) still hold it in the raw folder.
+    second = isolated_project / "raw" / "trial.xlsx"
+    second.write_bytes(b"PK")
+    done = command("forget", "trial")
+    assert done.returncode == 2 and "trial.csv" in done.stderr and "trial.xlsx" in done.stderr
+    second.unlink()
 
     source.rename(tmp_path / "trial.csv")
     monkeypatch.setenv("CLEANTECH_LOCK_WAIT_SECONDS", "0.3")

@@ -60,7 +60,7 @@ def forget_wave(wave: str) -> Forgotten:
     """Archive the wave's outputs, then remove it from the warehouse and the Dagster instance (see the module)."""
     import dagster as dg
 
-    from workflows.intake.raw_folder import scan_raw_folder
+    from workflows.intake.files import files_of_wave
     from workflows.warehouse import restatement
 
     settings.apply_defaults()
@@ -80,9 +80,11 @@ def forget_wave(wave: str) -> Forgotten:
             if not (sum(held.values()) or partitioned or folders):
                 raise UnknownWave(f"no wave {wave} is known to the warehouse, the UI or {outputs_dir}/; "
                                   "`cleantech-survey waves` lists the waves.")
-            raw_file = scan_raw_folder(raw_dir).waves.get(wave)
-            if raw_file is not None:
-                raise StillInRawFolder(f"the file of wave {wave} is still in the raw folder ({raw_file}), and the "
+            # Every file of the wave counts, two of them included (the sensor skips those, but would read either
+            # again once the other is gone).
+            if raw_files := files_of_wave(raw_dir, wave):
+                raise StillInRawFolder(f"the file of wave {wave} is still in the raw folder "
+                                       f"({', '.join(str(path) for path in raw_files)}), and the "
                                        "sensor would add the wave again: move the file out of the raw folder first; "
                                        "nothing was changed.")
             archive = archive_outputs(wave, folders, outputs_dir)
