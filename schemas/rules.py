@@ -279,6 +279,9 @@ FOUND_RULES = (
     *(FoundRule(name, "file_is_readable_csv", "workflows/intake/wave_file.py") for name in _FILE_FAULTS),
     FoundRule("missing_column", "required_columns_present", "schemas/findings.py"),
     FoundRule("form_version", "form_is_known", "workflows/intake/wave_file.py"),
+    # The wave's corrections file (`data/corrections/<wave>.csv`): its own faults, and a correction that does not fit.
+    FoundRule("corrections_file", "corrections_apply", "workflows/intake/corrections.py"),
+    FoundRule("correction_refused", "corrections_apply", "workflows/intake/corrections.py"),
     # A select_multiple exported as split choice columns: a cell that is not 1 or 0, a split that disagrees with
     # the question's own column.
     FoundRule("split_choice_value", "answers_well_formed", "workflows/intake/layout.py"),
@@ -289,6 +292,10 @@ FOUND_RULES = (
     FoundRule("interview_date_far", "interview_dates_within_the_wave", "schemas/quality.py"),
     FoundRule("duplicate_answers", "no_duplicate_answers", "schemas/quality.py"),
     FoundRule("interview_duration", "interview_durations_usual", "schemas/quality.py"),
+    # Per interviewer: the share of records with a finding, of 'other' answers, of optional questions left empty.
+    FoundRule("interviewer_findings", "interviewer_patterns", "schemas/quality.py"),
+    FoundRule("interviewer_other_answers", "interviewer_patterns", "schemas/quality.py"),
+    FoundRule("interviewer_skipped_optional", "interviewer_patterns", "schemas/quality.py"),
     FoundRule("blank_record", "no_blank_records", "workflows/intake/wave_file.py"),
     FoundRule("unknown_column", "no_unknown_columns", "workflows/intake/wave_file.py"),
     FoundRule("same_file_as_other_wave", "file_differs_from_other_waves", "workflows/warehouse/staging.py"),
@@ -310,6 +317,9 @@ _GROUPS = (
     RuleGroup("form_is_known",
               "The form version the file's records name (`__version__`, `formdef_version`) is one of the project's "
               "forms, one version for the whole file."),
+    RuleGroup("corrections_apply",
+              "The wave's corrections file, when there is one, is readable and each of its corrections fits the raw "
+              "file: the firm's record exists once (or its row is given) and its cell holds the old value."),
     RuleGroup("required_answers_given", "Every question that every firm must answer has an answer."),
     RuleGroup("answers_well_formed",
               "Whole numbers, numbers, dates, firm ids and codes are written the way the codebook says."),
@@ -340,6 +350,11 @@ _GROUPS = (
     RuleGroup("interview_durations_usual",
               "Every interview's length (interview_end - interview_start) lies within Q1 - 3 IQR .. Q3 + 3 IQR of the "
               "wave's (a warning: a five-minute interview was likelier rushed or never held).", WARNING),
+    RuleGroup("interviewer_patterns",
+              "No interviewer's share of records with a finding, of 'other' answers or of optional questions left "
+              "empty lies above Q3 + 3 IQR of the other interviewers' shares and more than 10 points above their "
+              "median (a warning, said when at least 4 interviewers have 5 interviews or more: one far off may be "
+              "rushing, not reading out the choices or skipping questions).", WARNING),
     RuleGroup("no_duplicate_answers",
               "No two firm ids carry exactly the same answers (a warning: one firm entered twice).", WARNING),
     RuleGroup("complaint_answers_consistent",

@@ -3,7 +3,7 @@
 -- are derived from the questionnaire (`schemas/questionnaire.py`, `Question.staged_answer`).
 with source as (
     select * from staging.raw_responses
-    where wave = $wave and raw_sha256 = $raw_sha256
+    where wave = $wave and raw_sha256 = $raw_sha256 and corrections_sha256 = $corrections_sha256
 ),
 
 typed as (

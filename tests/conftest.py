@@ -53,6 +53,7 @@ def isolated_project(tmp_path, monkeypatch):
     monkeypatch.setenv("CLEANTECH_WAREHOUSE", str(tmp_path / "warehouse" / "survey.duckdb"))
     monkeypatch.setenv("CLEANTECH_OUTPUTS_DIR", str(tmp_path / "outputs"))
     monkeypatch.setenv("CLEANTECH_RAW_DIR", str(tmp_path / "raw"))
+    monkeypatch.setenv("CLEANTECH_CORRECTIONS_DIR", str(tmp_path / "corrections"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv("CLEANTECH_LOCK_WAIT_SECONDS", "5")
     (tmp_path / "raw").mkdir()

@@ -286,7 +286,7 @@ def test_the_cursor_stays_small_whatever_the_folder_held(setting):
     for path in raw.glob("*.csv"):
         path.unlink()
     emptied = tick(instance, wave_files, again.cursor)
-    assert json.loads(emptied.cursor) == {"v": 2, "waves": {}, "skipped": {}}
+    assert json.loads(emptied.cursor) == {"v": 2, "waves": {}, "skipped": {}, "corrections": {}}
 
 
 def test_the_first_cursor_format_is_read_without_rerunning_anything(setting):

@@ -82,7 +82,7 @@ def small_warehouse(findings: list[Finding], counts: dict[str, int]) -> duckdb.D
                   "pollution_seriousness (wave varchar, cluster varchar)",
                   "model_fits (wave varchar, model varchar, document json)"):
         conn.execute(f"create table {table}")
-    staging.record_attempt(conn, "w", "abc", "w.csv", 3, [], [], Verdict(findings, counts))
+    staging.record_attempt(conn, "w", staging.Version("abc"), "w.csv", 3, [], [], Verdict(findings, counts))
     return conn
 
 

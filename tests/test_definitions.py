@@ -6,7 +6,7 @@ from schemas.rules import RULE_GROUPS
 from workflows.definitions import defs
 
 EXPECTED_ASSETS = {
-    "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
+    "wave_corrections", "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
     "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
     "wave_facts", "published_comparison", "wave_comparison",
 }

@@ -28,7 +28,7 @@ def rules(findings):
 def staged(conn, raw):
     """Stage the file's well-formed records; return them indexed by record number, and the verdict."""
     result = stage_records(conn, raw, "w")
-    rows = conn.execute(staging.attempt_rows("w", raw.sha256)).df().set_index("source_row")
+    rows = conn.execute(staging.attempt_rows("w", staging.Version(raw.sha256))).df().set_index("source_row")
     assert len(rows) == result.n_rows
     return rows, result.verdict
 
@@ -253,7 +253,7 @@ def test_a_clean_file_is_staged_alike_by_duckdb_and_record_by_record(tmp_path, s
     assert load_clean_file(fast, raw) == len(firms)
     stage_uploaded(fast, raw, "w")
     stage_records(slow, raw, "w")
-    query = staging.attempt_rows("w", raw.sha256) + " order by source_row"
+    query = staging.attempt_rows("w", staging.Version(raw.sha256)) + " order by source_row"
     assert fast.execute(query).df().equals(slow.execute(query).df())
     ragged = received_file(write_wave(tmp_path / "r.csv", firms, extra={"x": "1"}))
     ragged.copy.write_bytes(ragged.copy.read_bytes() + b"one,field\n")

@@ -251,9 +251,9 @@ def staged_files(conn, path, wave) -> dict:
     raw = received_file(path)
     stage_attempt(conn, raw, wave)
     return outputs.validation_files(wave, path.name, raw.sha256,
-                                    staging.findings_of(conn, wave, raw.sha256, outputs.CONTEXT_COLUMNS),
-                                    staging.counts_of(conn, wave, raw.sha256), False,
-                                    staging.interviews_per_interviewer(conn, wave, raw.sha256))
+                                    staging.findings_of(conn, wave, staging.Version(raw.sha256), outputs.CONTEXT_COLUMNS),
+                                    staging.counts_of(conn, wave, staging.Version(raw.sha256)), False,
+                                    staging.interviews_per_interviewer(conn, wave, staging.Version(raw.sha256)))
 
 
 def every_text(files: dict) -> str:
@@ -271,7 +271,7 @@ def test_no_file_carries_a_respondents_name_or_phone(tmp_path):
     with duckdb.connect() as conn:
         files = staged_files(conn, write_wave(tmp_path / "p.csv", rows), "p")
         with pytest.raises(ValueError, match="personal"):
-            staging.findings_of(conn, "p", "x", ("respondent_phone",))
+            staging.findings_of(conn, "p", staging.Version("x"), ("respondent_phone",))
     text = every_text(files)
     assert "q1_noise" in text and "ANH" in text and "Secret" not in text and "912 345" not in text
     interviewers = openpyxl.load_workbook(io.BytesIO(files["issues.xlsx"]))["interviewers"]

@@ -30,7 +30,7 @@ def test_a_valid_wave_materialises_every_asset_publishes_the_contract_files_and_
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {
-        "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
+        "wave_corrections", "raw_wave", "survey_responses", "firm_indices", "enterprise_characteristics", "constraint_mentions",
         "knowledge_sources", "pollution_seriousness", "regression_models", "wave_results", "wave_report",
         "wave_facts", "published_comparison", "wave_comparison",
     }
@@ -65,7 +65,7 @@ def test_a_failing_wave_is_stopped_by_its_blocking_checks_and_leaves_the_last_go
               if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
     assert failed == {"answers_in_range", "firm_ids_unique"}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"raw_wave"}
+    assert materialized == {"wave_corrections", "raw_wave"}
     assert digests(root / "outputs" / "w1") == published
     assert (root / "outputs" / "w1" / "last-attempt" / "validation.json").exists()
     with duckdb.connect(database, read_only=True) as conn:

@@ -137,7 +137,7 @@ def staged(raw, wave: str = "w", form=None):
     attempt = stage_attempt(conn, raw, wave, None, form)
     rows = None
     if not error_count(attempt.verdict.counts):  # typed as `survey_responses` types them
-        rows = conn.execute(f"select {questionnaire.staged_answers()} from ({staging.attempt_rows(wave, raw.sha256)}) "
+        rows = conn.execute(f"select {questionnaire.staged_answers()} from ({staging.attempt_rows(wave, staging.Version(raw.sha256))}) "
                             "order by firm_id").df()
         for column in SELECT_MULTIPLE:  # the same codes, in whichever order the file lists them
             rows[column] = rows[column].map(sorted)
@@ -370,7 +370,7 @@ def test_split_columns_convert_alike_by_duckdb_and_record_by_record(tmp_path, sm
     careful = stage_records(slow, raw, "w").verdict
     assert quick == careful and listed(quick) == [("split_choice_value", "q18_sources/other", 3),
                                                   ("split_choices_disagree", "q18_sources", 7)]
-    query = staging.attempt_rows("w", raw.sha256) + " order by source_row"
+    query = staging.attempt_rows("w", staging.Version(raw.sha256)) + " order by source_row"
     assert fast.execute(query).df().equals(slow.execute(query).df())
 
 

@@ -222,7 +222,8 @@ def test_every_published_answer_is_traced_to_its_column_of_the_raw_wave():
     from workflows.warehouse import sql
     from workflows.warehouse.column_lineage import column_lineage
 
-    staged = {"raw_responses": {c: "VARCHAR" for c in ["wave", "raw_sha256", "source_row", *CONTRACT_COLUMNS]}}
+    staged = {"raw_responses": {c: "VARCHAR" for c in ["wave", "raw_sha256", "corrections_sha256", "source_row",
+                                                       *CONTRACT_COLUMNS]}}
     published = [c for c in CONTRACT_COLUMNS if c not in ("respondent_name", "respondent_phone")]
     traced = column_lineage(sql.load_sql("stg_survey_responses"), published, staged).deps_by_column
     assert {column: [(d.asset_key.to_user_string(), d.column_name) for d in deps] for column, deps in traced.items()} == \
@@ -240,7 +241,8 @@ def test_every_published_table_has_the_columns_its_declaration_names(small_wave)
     frame["wave"], frame["raw_sha256"], frame["source_row"] = "w", "sha", range(1, len(frame) + 1)
     conn.register("rows_frame", frame)
     conn.execute("insert into staging.raw_responses by name select * from rows_frame")
-    assert sql.replace_wave_rows(conn, "survey_responses", SURVEY_RESPONSES.model, {"wave": "w", "raw_sha256": "sha"},
+    assert sql.replace_wave_rows(conn, "survey_responses", SURVEY_RESPONSES.model,
+                                 {"wave": "w", **staging.Version("sha").params},
                                  declared=SURVEY_RESPONSES) == len(small_wave)
     for table in (SURVEY_RESPONSES, *DERIVED_TABLES):
         if table is not SURVEY_RESPONSES:

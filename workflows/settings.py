@@ -11,6 +11,8 @@ from workflows import paths
 DEFAULTS = {
     "CLEANTECH_WAREHOUSE": str(paths.WAREHOUSE_FILE),
     "CLEANTECH_RAW_DIR": str(paths.RAW_DIR),
+    # The survey team's corrections, one `<wave id>.csv` per wave (`workflows/intake/corrections.py`).
+    "CLEANTECH_CORRECTIONS_DIR": str(paths.CORRECTIONS_DIR),
     "CLEANTECH_OUTPUTS_DIR": str(paths.OUTPUTS_DIR),
     "DAGSTER_HOME": str(paths.DAGSTER_HOME),
     # How long a run waits for another run to release the warehouse before it gives up (exit 3).

@@ -34,8 +34,9 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
     sources = conn.execute("select * from knowledge_sources where wave = $wave order by rank", params).df()
     seriousness = conn.execute("select * from pollution_seriousness where wave = $wave", params).df()
     fits = documents.load(conn, documents.MODEL_FITS, wave, default={})
-    findings = staging.findings_of(conn, wave, register["raw_sha256"])
-    counts = staging.counts_of(conn, wave, register["raw_sha256"])
+    version = staging.Version.of(register)
+    findings = staging.findings_of(conn, wave, version)
+    counts = staging.counts_of(conn, wave, version)
     return clean({
         "wave": wave,
         "n_firms": int(register["n_firms"]),
@@ -48,7 +49,28 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
         "robustness": {model: document for model, document in sorted(fits.items())
                        if model not in paper_keys},
         "validation": listed_findings(findings, counts, items_per_rule),
+        # Only a wave corrected by a corrections file says so: an uncorrected wave's document keeps its bytes.
+        **({"corrections": applied_corrections(conn, wave, version)} if version.corrections_sha256 else {}),
     })
+
+
+def applied_corrections(conn: duckdb.DuckDBPyConnection, wave: str, version: staging.Version) -> dict:
+    """The corrections file applied to the published cells: its name, sha256 and every correction, in its order
+    (the values of a personal column are never shown)."""
+    from workflows.intake.corrections import applied_of  # intake code, imported by a corrected wave only
+    from schemas.questionnaire import PERSONAL_COLUMNS
+
+    name = conn.execute("select any_value(source_name) from staging.corrections where wave = $wave and "
+                        "corrections_sha256 = $sha", {"wave": wave, "sha": version.corrections_sha256}).fetchall()
+    applied = []
+    for row in applied_of(conn, wave, version):
+        personal = row["column"] in PERSONAL_COLUMNS
+        applied.append({
+            "line": row["line"], "row": row["source_row"], "firm_id": row["firm_id"], "column": row["column"],
+            "old_value": None if personal else row["old_value"], "new_value": None if personal else row["new_value"],
+            "values_shown": not personal, "reason": row["reason"], "who": row["who"], "when": row["when"],
+        })
+    return {"file": (name[0][0] if name else None) or f"{wave}.csv", "sha256": version.corrections_sha256, "applied": applied}
 
 
 def listed_findings(findings: pd.DataFrame, counts: dict[str, int], items_per_rule: int | None) -> dict:

@@ -73,7 +73,13 @@ def _warehouse_state(database: Path) -> tuple[dict, dict]:
             report = "report_pdf" if "report_pdf" in columns else "null"
             published = {w: (sha, n, pdf) for w, sha, n, pdf in
                          conn.execute(f"select wave, raw_sha256, n_firms, {report} from main.waves").fetchall()}
-        attempts = ({w: tuple(rest) for w, *rest in conn.execute(_ATTEMPTS).fetchall()}
+        corrected = conn.execute("select count(*) from information_schema.columns where table_schema = 'staging' "
+                                 "and table_name = 'validation_counts' and column_name = 'corrections_sha256'"
+                                 ).fetchall()[0][0]
+        # A warehouse made before corrections keys its attempts by the file alone.
+        query = _ATTEMPTS.replace("using (wave, raw_sha256", "using (wave, raw_sha256, corrections_sha256") if corrected \
+            else _ATTEMPTS
+        attempts = ({w: tuple(rest) for w, *rest in conn.execute(query).fetchall()}
                     if {"staging.wave_attempts", "staging.validation_counts", "staging.validation_findings"} <= tables
                     else {})
         return published, attempts
@@ -93,7 +99,8 @@ _ATTEMPTS = """
            attempt.source_name
     from staging.wave_attempts as attempt
     left join staging.validation_counts as counted using (wave, raw_sha256)
-    left join (select distinct wave, raw_sha256, rule, severity from staging.validation_findings) as severity
+    left join (select distinct * exclude ("column", "row", firm_id, value, message)
+               from staging.validation_findings) as severity
         using (wave, raw_sha256, rule)
     group by attempt.wave, attempt.raw_sha256, attempt.source_name
 """

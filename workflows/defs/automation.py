@@ -14,8 +14,12 @@ takes the wave's next sequence number into its run key. On first sight of a wave
 requested when the instance's latest `raw_wave` materialization of that wave already judged
 these very bytes (a run from the command line, or from an earlier daemon).
 
-The schedule re-runs a wave whose published report no longer matches its file or whose
-code has changed since, but never retries a file that already failed validation.
+A wave's corrections file (`<wave id>.csv` in the corrections folder) is watched the same
+way: a new, changed or removed corrections file runs the wave again.
+
+The schedule re-runs a wave whose published report no longer matches its file or its
+corrections file or whose code has changed since, but never retries a file that already
+failed validation.
 """
 
 import hashlib
@@ -34,22 +38,27 @@ from workflows.command.terminal import printable
 CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
 REMEMBERED_SKIPS = 100
+# The cursor's entry of a wave without a corrections file.
+NO_CORRECTIONS = ["none"]
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a wave for each new export in the raw folder (CSV, XLSX or SPSS .sav) and runs it when "
                        "the file is new or changed; two files of one wave are refused, with the reason logged.")
 def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceParam[WaveFiles]) -> dg.SensorResult:
     state = _read_cursor(context.cursor)
+    corrections_seen = state["corrections"]
     folder = scan_raw_folder(wave_files.raw_dir)
     skips = _log_new_skips(context, folder, state["skipped"])
     known = set(context.instance.get_dynamic_partitions(wave_partitions.name))
-    seen, added, requests = {}, [], []
+    seen, added, requests, corrected = {}, [], [], {}
     for wave, path in folder.waves.items():
         previous = state["waves"].get(wave)
         try:
+            corrections, corrections_changed = _corrections_state(context, wave_files, wave, corrections_seen.get(wave))
+            corrected[wave] = corrections
             info = os.stat(path)
             stamp = [info.st_size, info.st_mtime_ns]
-            if previous and previous[1:3] == stamp:
+            if previous and previous[1:3] == stamp and not corrections_changed:
                 seen[wave] = previous  # untouched since it was hashed: no need to read it again
                 continue
             sha = file_sha256(path)
@@ -58,28 +67,35 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceP
                                 printable(getattr(error, "strerror", None) or error))
             if previous:
                 seen[wave] = previous
+            corrected.pop(wave, None)  # the corrections file too is looked at again on the next tick
+            if wave in corrections_seen:
+                corrected[wave] = corrections_seen[wave]
             continue
         if wave not in known:
             added.append(wave)
         if previous is None:
             judged, sequence = _judged(context.instance, wave)
-            if judged == sha:
+            if judged == sha and not corrections_changed:
                 context.log.info("wave %s: %s was already judged (the latest raw_wave of the wave read these "
                                  "same bytes, sha256 %s); no new run", wave, printable(path.name), sha)
                 seen[wave] = [sha, *stamp, sequence]
                 continue
-        elif previous[0] == sha:
+        elif previous[0] == sha and not corrections_changed:
             seen[wave] = [sha, *stamp, previous[3]]  # touched, same bytes
             continue
         else:
             sequence = previous[3]
         sequence += 1
-        requests.append(dg.RunRequest(partition_key=wave, run_key=f"{wave}:{sequence}:{sha}",
-                                      tags={"cleantech/raw_sha256": sha, "cleantech/source_file": path.name}))
+        corrections_sha = "" if corrections == NO_CORRECTIONS else corrections[0]
+        requests.append(dg.RunRequest(partition_key=wave, run_key=f"{wave}:{sequence}:{sha}:{corrections_sha}",
+                                      tags={"cleantech/raw_sha256": sha, "cleantech/source_file": path.name,
+                                            **({"cleantech/corrections_sha256": corrections_sha}
+                                               if corrections_sha else {})}))
         seen[wave] = [sha, *stamp, sequence]
     return dg.SensorResult(
         run_requests=requests,
-        cursor=json.dumps({"v": CURSOR_VERSION, "waves": seen, "skipped": skips}, sort_keys=True,
+        cursor=json.dumps({"v": CURSOR_VERSION, "waves": seen, "skipped": skips, "corrections": corrected},
+                          sort_keys=True,
                           separators=(",", ":")),
         dynamic_partitions_requests=[wave_partitions.build_add_request(added)] if added else [],
     )
@@ -100,8 +116,28 @@ def _read_cursor(cursor: str | None) -> dict:
     if data.get("v") != CURSOR_VERSION:  # the first cursor: {wave: {"sha256", "stamp"}}, no sequence yet
         return {"waves": {wave: [entry["sha256"], *entry["stamp"], 0] for wave, entry in data.items()
                           if isinstance(entry, dict) and "sha256" in entry and "stamp" in entry},
-                "skipped": {}}
-    return {"waves": data.get("waves", {}), "skipped": data.get("skipped", {})}
+                "skipped": {}, "corrections": {}}
+    return {"waves": data.get("waves", {}), "skipped": data.get("skipped", {}),
+            "corrections": data.get("corrections", {})}
+
+
+def _corrections_state(context, wave_files: WaveFiles, wave: str, previous: list | None) -> tuple[list, bool]:
+    """The wave's corrections file as [sha256, size, mtime_ns] (["none"] without one), and whether it changed since
+    the cursor last saw it; on first sight, since the wave's latest `wave_corrections` read it."""
+    path = wave_files.corrections_of(wave)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        current = NO_CORRECTIONS
+    else:
+        stamp = [info.st_size, info.st_mtime_ns]
+        current = previous if previous and previous[1:] == stamp else [file_sha256(path), *stamp]
+    if previous is None:
+        record = _latest_record(context.instance, dg.AssetKey("wave_corrections"), wave)
+        metadata = record.event_log_entry.asset_materialization.metadata if record else {}
+        judged = metadata["corrections_sha256"].value if "corrections_sha256" in metadata else "none"
+        return current, judged != current[0]
+    return current, current[0] != previous[0]
 
 
 def _digest(*parts: str) -> str:
@@ -147,17 +183,27 @@ def _judged(instance: dg.DagsterInstance, wave: str) -> tuple[str | None, int]:
     return judged, record.storage_id
 
 
-def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str) -> str | None:
-    """Why the wave's published report is stale, or None when it is current or cannot be fixed by a rerun."""
+def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str,
+                 corrections_sha: str = "none") -> str | None:
+    """Why the wave's published report is stale, or None when it is current or cannot be fixed by a rerun.
+
+    `corrections_sha` is the sha256 of the wave's corrections file, "none" without one."""
     latest_attempt = _latest(instance, dg.AssetKey("raw_wave"), wave)
     report = _latest(instance, dg.AssetKey("wave_report"), wave)
-    reported_sha = report.asset_materialization.metadata["raw_sha256"].value if report else None
-    if latest_attempt and latest_attempt.asset_materialization.metadata["raw_sha256"].value == sha != reported_sha:
-        return None  # this very file was judged and not published: only a new file can help
+    reported = report.asset_materialization.metadata if report else {}
+    reported_version = (reported["raw_sha256"].value if report else None,
+                        reported["corrections_sha256"].value if "corrections_sha256" in reported else "none")
+    attempted = latest_attempt.asset_materialization.metadata if latest_attempt else {}
+    attempted_version = (attempted["raw_sha256"].value if latest_attempt else None,
+                         attempted["corrections_sha256"].value if "corrections_sha256" in attempted else "none")
+    if attempted_version == (sha, corrections_sha) != reported_version:
+        return None  # this very file, so corrected, was judged and not published: only a change can help
     if report is None:
         return "never reported"
-    if reported_sha != sha:
+    if reported_version[0] != sha:
         return "the raw file changed"
+    if reported_version[1] != corrections_sha:
+        return "its corrections file changed"
     for key in definitions_graph.get_all_asset_keys():
         current = definitions_graph.get(key).code_version
         event = _latest(instance, key, wave)
@@ -212,7 +258,14 @@ def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourcePa
             context.log.warning("wave %s: its file could not be read (%s)", wave,
                                 printable(getattr(error, "strerror", None) or error))
             continue
-        reason = stale_reason(context.instance, graph, wave, sha)
+        corrections = wave_files.corrections_of(wave)
+        try:
+            corrections_sha = file_sha256(corrections) if corrections.exists() else "none"
+        except (NotARegularFile, OSError) as error:
+            context.log.warning("wave %s: its corrections file could not be read (%s)", wave,
+                                printable(getattr(error, "strerror", None) or error))
+            continue
+        reason = stale_reason(context.instance, graph, wave, sha, corrections_sha)
         if reason:
             context.log.info("wave %s is stale: %s", wave, reason)
             yield dg.RunRequest(partition_key=wave, tags={"cleantech/stale_because": reason})

@@ -1,4 +1,5 @@
-"""The raw wave: the wave's file (CSV, XLSX or SPSS, as the platforms export it) staged and judged by every rule."""
+"""The raw wave: the wave's file (CSV, XLSX or SPSS, as the platforms export it), its corrections applied,
+staged and judged by every rule."""
 
 import errno
 from pathlib import Path
@@ -12,6 +13,7 @@ from workflows.warehouse import staging
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
+from workflows.intake import corrections
 from workflows.intake.files import NotARegularFile
 from schemas import questionnaire as questionnaires
 from workflows.intake.wave_file import receive, remove_orphan_copies, stage_attempt
@@ -23,12 +25,50 @@ from workflows.warehouse.resource import Warehouse
     pool=WAREHOUSE_POOL,
     kinds={"csv", "duckdb"},
     group_name="intake",
+    code_version=code_version(corrections.__name__),
+)
+def wave_corrections(
+    context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]
+) -> dg.MaterializeResult:
+    """The survey team's corrections to the wave's raw cells, read from its corrections file when there is one."""
+    wave = context.partition_key
+    path = wave_files.corrections_of(wave)
+    try:
+        received = corrections.read_corrections(path)
+    except (OSError, NotARegularFile) as error:
+        raise dg.Failure(description=f"The corrections file {path} of wave {wave} cannot be read: "
+                                     f"{getattr(error, 'strerror', None) or error}. Nothing was read or published.",
+                         allow_retries=False) from None
+    with warehouse.get_connection() as conn:
+        staging.ensure_tables(conn)
+        corrections.store_received(conn, wave, received)
+    if received.path:
+        context.log.info("wave %s: %d corrections in %s, %d of its lines faulty", wave, len(received.corrections),
+                         path, len(received.problems))
+    return dg.MaterializeResult(
+        metadata={
+            "corrections_file": dg.MetadataValue.path(str(path)) if received.path else "none",
+            "corrections_sha256": received.sha256 or "none",
+            "corrections": len(received.corrections),
+            "faults": len(received.problems),
+        },
+        # An unchanged file (or still none) is the same version: only a changed one makes the wave stale.
+        data_version=dg.DataVersion(received.sha256 or "none"),
+    )
+
+
+@dg.asset(
+    partitions_def=wave_partitions,
+    pool=WAREHOUSE_POOL,
+    deps=[wave_corrections],
+    kinds={"csv", "duckdb"},
+    group_name="intake",
     code_version=code_version(__name__, "reports/templates/validation.html.j2"),
 )
 def raw_wave(
     context: dg.AssetExecutionContext, warehouse: dg.ResourceParam[Warehouse], wave_files: dg.ResourceParam[WaveFiles]
 ) -> dg.MaterializeResult:
-    """The wave's answers as the survey tool exported them, staged unpublished until every rule passes."""
+    """The wave's answers as the survey tool exported them, corrected, staged unpublished until every rule passes."""
     wave = context.partition_key
     source = wave_files.source_of(wave)
     # The private copy lives beside the warehouse (same disk, never in the raw or outputs folder).
@@ -48,11 +88,14 @@ def raw_wave(
                          allow_retries=False) from None
     try:
         with warehouse.get_connection() as conn:
+            staging.ensure_tables(conn)
+            received = corrections.latest_received(conn, wave, wave_files.corrections_dir)
             attempt = stage_attempt(conn, raw, wave, None if wave_files.all_errors else ITEMS_PER_RULE,
-                                    questionnaires.load(wave_files.form_file) if wave_files.form_file else None)
-            stored = staging.findings_of(conn, wave, raw.sha256, outputs.CONTEXT_COLUMNS)
-            counts = staging.counts_of(conn, wave, raw.sha256)
-            interviews = staging.interviews_per_interviewer(conn, wave, raw.sha256)
+                                    questionnaires.load(wave_files.form_file) if wave_files.form_file else None,
+                                    received)
+            stored = staging.findings_of(conn, wave, attempt.version, outputs.CONTEXT_COLUMNS)
+            counts = staging.counts_of(conn, wave, attempt.version)
+            interviews = staging.interviews_per_interviewer(conn, wave, attempt.version)
     finally:
         raw.discard()
     folder = wave_files.attempt_dir(wave)
@@ -68,6 +111,8 @@ def raw_wave(
         metadata={
             "raw_sha256": raw.sha256,
             "source_file": raw.path.name,
+            **({"corrections_sha256": received.sha256, "corrections_applied": attempt.corrections_applied}
+               if received.path else {}),
             "dagster/row_count": attempt.n_rows,
             "columns": len(raw.header),
             "errors": errors,
@@ -82,5 +127,5 @@ def raw_wave(
             "seconds_staging": round(attempt.staging_seconds, 3),
             "seconds_judging": round(attempt.judging_seconds, 3),
         },
-        data_version=dg.DataVersion(raw.sha256),
+        data_version=dg.DataVersion(attempt.version.digest),
     )

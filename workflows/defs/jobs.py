@@ -5,7 +5,7 @@ import dagster as dg
 from workflows import faults
 from workflows.defs.partitions import wave_partitions
 
-INTAKE_ASSETS = ("raw_wave",)
+INTAKE_ASSETS = ("wave_corrections", "raw_wave")
 
 
 @dg.success_hook(name="fault_point")

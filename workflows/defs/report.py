@@ -84,9 +84,10 @@ def wave_report(
     with warehouse.publishing(context) as conn:
         document = documents.load(conn, documents.WAVE_RESULTS, wave)
         register = conn.execute("select * from waves where wave = $wave", {"wave": wave}).df().iloc[0]
-        findings = staging.findings_of(conn, wave, register["raw_sha256"], outputs.CONTEXT_COLUMNS)
-        counts = staging.counts_of(conn, wave, register["raw_sha256"])
-        interviews = staging.interviews_per_interviewer(conn, wave, register["raw_sha256"])
+        version = staging.Version.of(register)
+        findings = staging.findings_of(conn, wave, version, outputs.CONTEXT_COLUMNS)
+        counts = staging.counts_of(conn, wave, version)
+        interviews = staging.interviews_per_interviewer(conn, wave, version)
         other_answers = sql.query(conn, "rpt_other_answers", {"wave": wave}, context.log)
         comparison = documents.load(conn, documents.PUBLISHED_COMPARISON, wave, default=[])
         changes = documents.load(conn, documents.WAVE_COMPARISONS, wave, default={})
@@ -127,5 +128,6 @@ def wave_report(
             "pages": pages,
             "seconds_rendering": round(rendering, 3),
             "raw_sha256": document["raw_sha256"],
+            "corrections_sha256": version.corrections_sha256 or "none",
         }
     )

@@ -22,8 +22,11 @@ class WaveFiles:
     """
 
     def __init__(self, raw_dir: str | Path, outputs_dir: str | Path, source_file: str | Path | None = None,
-                 out_dir: str | Path | None = None, all_errors: bool = False, form_file: str | Path | None = None):
+                 out_dir: str | Path | None = None, all_errors: bool = False, form_file: str | Path | None = None,
+                 corrections_dir: str | Path | None = None):
         self.raw_dir = Path(raw_dir)
+        # Where the wave's corrections file `<wave>.csv` is looked for, by `run` and `validate` and the UI alike.
+        self.corrections_dir = Path(corrections_dir or settings.get("CLEANTECH_CORRECTIONS_DIR"))
         self.outputs_dir = Path(outputs_dir)
         self.source_file = Path(source_file) if source_file else None
         self.out_dir = Path(out_dir) if out_dir else None
@@ -33,7 +36,8 @@ class WaveFiles:
 
     @classmethod
     def from_environment(cls) -> "WaveFiles":
-        return cls(settings.get("CLEANTECH_RAW_DIR"), settings.get("CLEANTECH_OUTPUTS_DIR"))
+        return cls(settings.get("CLEANTECH_RAW_DIR"), settings.get("CLEANTECH_OUTPUTS_DIR"),
+                   corrections_dir=settings.get("CLEANTECH_CORRECTIONS_DIR"))
 
     def source_of(self, wave: str) -> Path:
         """The command line's FILE, else the wave's one file in the raw folder: `<raw_dir>/<wave>.<type>` for a
@@ -45,6 +49,10 @@ class WaveFiles:
             raise dg.Failure(description=f"The raw folder {self.raw_dir}: {two_files(wave, [f.name for f in files])} "
                                          "Nothing was read.", allow_retries=False)
         return files[0] if files else self.raw_dir / f"{wave}.csv"
+
+    def corrections_of(self, wave: str) -> Path:
+        """The wave's corrections file: `<corrections_dir>/<wave>.csv` (it need not exist)."""
+        return self.corrections_dir / f"{checked_wave(wave)}.csv"
 
     def published_dir(self, wave: str) -> Path:
         """Where a successful run writes the contract's files: `--out`, else `<outputs_dir>/<wave>`."""

@@ -43,8 +43,8 @@ def latest_verdict(conn, wave: str) -> tuple[str, pd.DataFrame, dict[str, int]]:
     attempt = staging.latest_attempt(conn, wave)
     if attempt is None:
         return "", pd.DataFrame(columns=["rule"]), {}
-    sha256 = attempt["raw_sha256"]
-    return sha256, staging.findings_of(conn, wave, sha256), staging.counts_of(conn, wave, sha256)
+    version = staging.Version.of(attempt)
+    return version.raw_sha256, staging.findings_of(conn, wave, version), staging.counts_of(conn, wave, version)
 
 
 def rule_group_result(group: RuleGroup, sha256: str, findings: pd.DataFrame, counts: dict[str, int]) -> dg.AssetCheckResult:
@@ -79,18 +79,19 @@ def survey_responses(context: dg.AssetExecutionContext, warehouse: dg.ResourcePa
     wave = context.partition_key
     with warehouse.publishing(context) as conn:
         attempt = staging.latest_attempt(conn, wave)
-        params = {"wave": wave, "raw_sha256": attempt["raw_sha256"]}
+        version = staging.Version.of(attempt)
+        params = {"wave": wave, **version.params}
         try:
             n_firms = sql.replace_wave_rows(conn, SURVEY_RESPONSES.name, SURVEY_RESPONSES.model, params, context.log,
                                             params_of=lambda other: staging.published_params(conn, other),
                                             declared=SURVEY_RESPONSES)
         except sql.UndeclaredShape as problem:
             raise dg.Failure(description=str(problem), allow_retries=False) from None
-        staging.publish_wave(conn, wave, attempt["raw_sha256"], attempt["source_name"], context.run.run_id)
+        staging.publish_wave(conn, wave, version, attempt["source_name"], context.run.run_id)
         described = model_metadata(conn, SURVEY_RESPONSES)
         median = conn.execute("select median_interview_date from waves where wave = $wave", {"wave": wave}).fetchall()
     return dg.MaterializeResult(
         metadata={"dagster/row_count": n_firms, "raw_sha256": attempt["raw_sha256"], **described,
                   "median_interview_date": f"{median[0][0]:%Y-%m-%d}"},
-        data_version=dg.DataVersion(attempt["raw_sha256"]),
+        data_version=dg.DataVersion(version.digest),
     )

@@ -43,6 +43,7 @@ from schemas import questionnaire as questionnaires
 from schemas.questionnaire import CONTRACT_COLUMNS, Questionnaire
 from workflows.warehouse import staging
 from workflows.intake import conversion, formats
+from workflows.intake.corrections import Applied, CorrectionsFile, apply_corrections
 from workflows.intake.files import open_regular
 from workflows.intake.layout import Layout, cell, read_header
 
@@ -553,7 +554,8 @@ def _count_clean_records(raw: RawFile) -> int | None:
 
 
 def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
-                   items_per_rule: int | None = ITEMS_PER_RULE, record: str = "rowid + 1") -> Verdict:
+                   items_per_rule: int | None = ITEMS_PER_RULE, record: str = "rowid + 1",
+                   corrections_sha256: str = "") -> Verdict:
     """Convert `temp.wave_upload` (the file's cells as text, column i as `c<i>`; loaded by `load_clean_file`
     or `stage_records`) into the questions' cells of `staging.raw_responses`; return the findings of the
     conversion (split choice columns). `record` is the SQL of a row's record number in the upload."""
@@ -561,15 +563,17 @@ def stage_uploaded(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     conn.execute(
         f"""
         insert into staging.raw_responses by name
-        select $wave as wave, $sha as raw_sha256, {record} as source_row, {selected} from wave_upload
-        """, {"wave": wave, "sha": raw.sha256})
+        select $wave as wave, $sha as raw_sha256, $corrections as corrections_sha256, {record} as source_row,
+               {selected}
+        from wave_upload
+        """, {"wave": wave, "sha": raw.sha256, "corrections": corrections_sha256})
     verdict = _located(raw, raw.layout.split_verdict(conn, "wave_upload", record, items_per_rule))
     conn.execute("drop table wave_upload")
     return verdict
 
 
 def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
-                  items_per_rule: int | None = ITEMS_PER_RULE) -> Staged:
+                  items_per_rule: int | None = ITEMS_PER_RULE, corrections_sha256: str = "") -> Staged:
     """Insert the well-formed records of the copy into `staging.raw_responses`, each with its record number.
 
     A record with another number of fields than the header is a finding and is not staged;
@@ -645,7 +649,8 @@ def stage_records(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
         if empty:
             findings.append(_trailing_empty(raw, empty, last_line))
         flush()
-    converted = stage_uploaded(conn, raw, wave, items_per_rule, record="source_row")
+    converted = stage_uploaded(conn, raw, wave, items_per_rule, record="source_row",
+                               corrections_sha256=corrections_sha256)
     return Staged(n_rows, Verdict.of(findings, items_per_rule) + converted)
 
 
@@ -758,12 +763,18 @@ class StagedAttempt:
     verdict: Verdict
     staging_seconds: float
     judging_seconds: float
+    version: staging.Version
+    corrections_applied: int = 0
 
 
 def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                   items_per_rule: int | None = ITEMS_PER_RULE,
-                  questionnaire: Questionnaire | None = None) -> StagedAttempt:
+                  questionnaire: Questionnaire | None = None,
+                  received: CorrectionsFile | None = None) -> StagedAttempt:
     """Stage the file as the wave's latest attempt and judge it by every rule of its form, in one transaction.
+
+    The corrections file `received` (`corrections.py`), if any, is applied to the staged cells
+    before any rule: its own faults and the corrections it cannot apply are findings.
 
     The form is the one given, else the one `questionnaire.form_for` picks for the wave, the
     file's columns (as the questionnaire names them) and the form version its records name.
@@ -779,38 +790,47 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
     staging.ensure_tables(conn)
     conn.execute(PROVENANCE_DDL)
     staging.ensure_answer_columns(conn, raw.known)
-    verdict = Verdict.of(raw.findings, items_per_rule)
-    n_rows, judging_seconds = 0, 0.0
+    received = received or CorrectionsFile()
+    version = staging.Version(raw.sha256, received.sha256)
+    verdict = Verdict.of(raw.findings + received.problems, items_per_rule)
+    n_rows, judging_seconds, applied = 0, 0.0, Applied()
     uploaded = load_clean_file(conn, raw) if raw.readable else None
     conn.begin()
     try:
-        staging.clear_unpublished_attempts(conn, wave, raw.sha256)
+        staging.clear_unpublished_attempts(conn, wave, version)
         if raw.readable:
             if uploaded is not None:
-                staged = Staged(uploaded, stage_uploaded(conn, raw, wave, items_per_rule))
+                staged = Staged(uploaded, stage_uploaded(conn, raw, wave, items_per_rule,
+                                                         corrections_sha256=version.corrections_sha256))
             else:
-                staged = stage_records(conn, raw, wave, items_per_rule)
+                staged = stage_records(conn, raw, wave, items_per_rule, version.corrections_sha256)
             n_rows = staged.n_rows
             verdict = verdict + staged.verdict
+            if n_rows and not received.problems:
+                applied = apply_corrections(conn, wave, version, received, raw.contract_columns)
+                verdict = verdict + _located(raw, Verdict.of(applied.refused, items_per_rule))
             if n_rows:
                 judging = time.perf_counter()
-                conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, raw.sha256)}")
+                conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, version)}")
                 columns = [c for c in questionnaire.columns if c in raw.contract_columns]
-                verdict = (verdict + _located(raw, judge(conn, "wave_rows", columns, items_per_rule, questionnaire)
-                                              + quality_warnings(conn, "wave_rows", columns, items_per_rule)))
+                judged = judge(conn, "wave_rows", columns, items_per_rule, questionnaire)
+                verdict = verdict + _located(raw, judged + quality_warnings(conn, "wave_rows", columns, items_per_rule,
+                                                                            questionnaire, judged))
                 judging_seconds = time.perf_counter() - judging
             elif not error_count(staged.verdict.counts):  # blank or empty records only are no rows either
                 verdict = verdict + Verdict.of([no_rows_finding()])
-        staging.record_attempt(conn, wave, raw.sha256, raw.path.name, n_rows, raw.columns, raw.extra_columns, verdict,
+        staging.record_attempt(conn, wave, version, raw.path.name, n_rows, raw.columns, raw.extra_columns, verdict,
                                questionnaire)
+        provenance = raw.provenance | ({"corrections_file": received.name, "corrections_applied": len(applied.applied)}
+                                       if received.path else {})
         conn.execute("update staging.wave_attempts set provenance = $provenance where wave = $wave",
-                     {"wave": wave, "provenance": json.dumps(raw.provenance)})
+                     {"wave": wave, "provenance": json.dumps(provenance)})
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     total = time.perf_counter() - started
-    return StagedAttempt(n_rows, verdict, total - judging_seconds, judging_seconds)
+    return StagedAttempt(n_rows, verdict, total - judging_seconds, judging_seconds, version, len(applied.applied))
 
 
 # How the attempt's file was read: its format, sheet, renamed, split and metadata columns, and its form version(s).

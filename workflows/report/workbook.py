@@ -4,8 +4,10 @@ One summary sheet (every check, blocking first, with its count and the sheets th
 findings), one sheet per check that found something (row, firm, interviewer, interview date,
 column, the question's label, value, rule, message, a suggestion, and empty "correction" and
 "comment" columns for the team to fill in), and, when the wave names its interviewers, their
-figures: records, findings, and findings per record, per check. A check with more findings
-than a sheet holds continues on the next sheet. The findings are exactly those of
+figures: records, findings, findings per record, the shares of records with a finding, of
+'other' answers and of optional questions left empty (`quality.interviewer_figures`, when
+given), and findings per check. A check with more findings than a sheet holds continues on
+the next sheet. The findings are exactly those of
 `validation.json` (`outputs.finding_items`); no personal column is read, so none is shown.
 
 Every cell from the file is written as text, never as a formula (a cell `=HYPERLINK(...)`
@@ -18,6 +20,7 @@ import datetime
 import io
 import zipfile
 from collections import Counter
+from collections.abc import Mapping
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -49,8 +52,10 @@ FILL_IN = PatternFill("solid", fgColor="EAF2FB")
 
 
 def issues_workbook(wave: str, source_name: str, sha256: str, items: list[dict], counts: dict[str, int],
-                    interviews: dict[str, int], truncated: bool, rows_per_sheet: int = ROWS_PER_SHEET) -> bytes:
-    """The workbook's bytes; `items` are `outputs.finding_items`, `interviews` each interviewer's records."""
+                    interviews: Mapping[str, int | Mapping[str, int]], truncated: bool,
+                    rows_per_sheet: int = ROWS_PER_SHEET) -> bytes:
+    """The workbook's bytes; `items` are `outputs.finding_items`, `interviews` each interviewer's records: their
+    number, or their figures (`quality.INTERVIEWER_FIGURES`, by name, among them `records`)."""
     from schemas.questionnaire import QUESTION
     from workflows.report.outputs import checks_with_findings
 
@@ -68,7 +73,7 @@ def issues_workbook(wave: str, source_name: str, sha256: str, items: list[dict],
             _header(sheet, [(name, width) for name, width, _ in FINDING_COLUMNS])
             for item in chunk:
                 label = QUESTION[item["column"]].label if item["column"] in QUESTION else None
-                record = {**item, "label": label}
+                record = {**item, "label": label, "interviewer_id": _interviewer_of(item)}
                 sheet.append([_cell(sheet, record[field]) if field else None for _, _, field in FINDING_COLUMNS])
             sheet.auto_filter.ref = f"A1:{get_column_letter(len(FINDING_COLUMNS))}{len(chunk) + 1}"
     if interviews:
@@ -120,25 +125,59 @@ def _summary(sheet, wave, source_name, sha256, found, passed, truncated, by_inte
                       _cell(sheet, check["description"], fill=fill)])
 
 
-def _interviewers(sheet, found, interviews: dict[str, int], truncated: bool) -> None:
-    """Per interviewer: records, findings (errors, warnings), findings per record, and findings per check."""
+# The interviewers' shares (`quality.interviewer_figures`): (heading, the figure counted, the figure it is counted of).
+INTERVIEWER_SHARES = (("records with a finding", "records_with_findings", "records"),
+                      ("'other' answers", "other_answers", "select_answers"),
+                      ("optional left empty", "skipped_optional", "optional_asked"))
+
+
+def _interviewer_of(item: dict) -> str | None:
+    """The finding's interviewer: its record's, or the one a per-interviewer warning names (its value)."""
+    if item.get("interviewer_id") is None and item["column"] == "interviewer_id" and item["row"] is None:
+        return item["value"]
+    return item.get("interviewer_id")
+
+
+def _interviewers(sheet, found, interviews: Mapping[str, int | Mapping[str, int]], truncated: bool) -> None:
+    """Per interviewer: records, findings (errors, warnings), findings per record, the shares of records with a
+    finding, of 'other' answers and of optional questions left empty, and findings per check."""
+    figures = {interviewer: dict(value) if isinstance(value, Mapping) else {"records": value}
+               for interviewer, value in interviews.items()}
+    # The 'other' and optional shares need the wave's answers: shown when the figures were given.
+    shares = [share for share in INTERVIEWER_SHARES
+              if share[1] == "records_with_findings" or any(share[1] in value for value in figures.values())]
     _header(sheet, [("interviewer", 16), ("records", 9), ("findings", 9), ("errors", 9), ("warnings", 9),
-                    ("findings per record", 11), *((check["name"], 14) for check in found)])
+                    ("findings per record", 11), *((heading, 12) for heading, _, _ in shares),
+                    *((check["name"], 14) for check in found)])
     per_check: dict[str | None, Counter] = {}
     errors: Counter = Counter()
+    # Records with a listed finding, when the figures do not count them over every finding.
+    flagged: dict[str | None, set] = {}
     for check in found:
         for item in check["findings"]:
-            per_check.setdefault(item["interviewer_id"], Counter())[check["name"]] += 1
-            errors[item["interviewer_id"]] += item["severity"] == ERROR
+            interviewer = _interviewer_of(item)
+            per_check.setdefault(interviewer, Counter())[check["name"]] += 1
+            errors[interviewer] += item["severity"] == ERROR
+            if item["row"] is not None:
+                flagged.setdefault(interviewer, set()).add(item["row"])
+
+    def share(interviewer: str | None, counted: str, of: str):
+        given = figures.get(interviewer, {})
+        if counted == "records_with_findings" and counted not in given:
+            given = {**given, counted: len(flagged.get(interviewer, ()))}
+        if given.get(of) and counted in given:
+            return _percent_cell(sheet, given[counted] / given[of])
+        return None
 
     def row(interviewer: str | None) -> list:
         counted = per_check.get(interviewer, Counter())
-        total, records = sum(counted.values()), interviews.get(interviewer)
+        total, records = sum(counted.values()), figures.get(interviewer, {}).get("records")
         return [interviewer if interviewer is not None else "(no interviewer)", records, total, errors[interviewer],
                 total - errors[interviewer], round(total / records, 2) if records else None,
+                *(share(interviewer, counted_figure, of) for _, counted_figure, of in shares),
                 *(counted[check["name"]] for check in found)]
 
-    named = sorted(set(interviews) | {key for key in per_check if key is not None})
+    named = sorted(set(figures) | {key for key in per_check if key is not None})
     # The interviewers with the most findings per record first: where a supervisor starts.
     for values in sorted((row(interviewer) for interviewer in named), key=lambda values: (-(values[5] or 0), values[0])):
         sheet.append([_cell(sheet, value) for value in values])
@@ -146,9 +185,20 @@ def _interviewers(sheet, found, interviews: dict[str, int], truncated: bool) -> 
         sheet.append([_cell(sheet, value) for value in row(None)])
     sheet.append([])
     sheet.append([_cell(sheet, "Findings of the file as a whole (a missing column, say) and of records without an "
-                               "interviewer id are counted under '(no interviewer)'."
+                               "interviewer id are counted under '(no interviewer)'; a warning about an interviewer "
+                               "(check interviewer_patterns) under that interviewer."
                         + (" Counted over the findings listed (at most 1,000 per rule); --all-errors lists every one."
                            if truncated else ""))])
+    if len(shares) > 1:
+        sheet.append([_cell(sheet, "'other' answers: of the answers to questions that offer 'other'; optional left "
+                                   "empty: of the optional questions of the interviewer's records.")])
+
+
+def _percent_cell(sheet, share: float):
+    """A share written as a number shown as a percentage (the spreadsheet's own convention: 35%)."""
+    cell = WriteOnlyCell(sheet, round(share, 4))
+    cell.number_format = "0%"
+    return cell
 
 
 def _header(sheet, columns, widths: bool = True) -> None:

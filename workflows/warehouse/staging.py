@@ -1,11 +1,15 @@
 """The warehouse's staging tables: staged raw rows, findings, and the register of published waves.
 
-A wave's attempt is staged under (wave, raw_sha256). Staging an attempt clears earlier
-attempts of the wave except the published one, so the last good version stays until a new
-version passes validation and replaces it.
+A wave's attempt is staged under its version: (wave, raw_sha256, corrections_sha256), the file's
+bytes and those of the corrections file applied to them ('' when there is none). Staging an
+attempt clears earlier attempts of the wave except the published version, so the last good
+version stays until a new version passes validation and replaces it, even when only the
+corrections changed.
 """
 
+import hashlib
 import json
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -65,11 +69,83 @@ alter table waves add column if not exists report_pdf varchar;
 -- The form that judged the attempt, and the published version: its file, path, settings version and title.
 alter table staging.wave_attempts add column if not exists form json;
 alter table waves add column if not exists form json;
+-- The corrections file applied to the file's cells before any rule ('' when none): part of every staged version.
+alter table staging.raw_responses add column if not exists corrections_sha256 varchar default '';
+alter table staging.validation_findings add column if not exists corrections_sha256 varchar default '';
+alter table staging.validation_counts add column if not exists corrections_sha256 varchar default '';
+alter table staging.wave_attempts add column if not exists corrections_sha256 varchar default '';
+alter table waves add column if not exists corrections_sha256 varchar default '';
+-- The wave's latest corrections file as received ('' and no lines when the folder has none) and its own faults.
+create table if not exists staging.correction_files (
+    wave varchar primary key,
+    corrections_sha256 varchar not null,
+    source_name varchar,
+    problems json not null
+);
+-- The lines of the corrections files a wave's latest attempt or published version uses.
+create table if not exists staging.corrections (
+    wave varchar not null,
+    corrections_sha256 varchar not null,
+    source_name varchar not null,
+    line bigint not null,
+    firm_id varchar,
+    "row" bigint,
+    "column" varchar,
+    old_value varchar,
+    new_value varchar,
+    reason varchar,
+    who varchar,
+    "when" varchar
+);
+-- The corrections applied to an attempt's staged cells, each with the record it changed.
+create table if not exists staging.applied_corrections (
+    wave varchar not null,
+    raw_sha256 varchar not null,
+    corrections_sha256 varchar not null,
+    line bigint not null,
+    source_row bigint not null,
+    firm_id varchar,
+    "column" varchar not null,
+    old_value varchar,
+    new_value varchar,
+    reason varchar,
+    who varchar,
+    "when" varchar
+);
 """
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a staged attempt is: the raw file's sha256 and the applied corrections file's ('' when none)."""
+
+    raw_sha256: str
+    corrections_sha256: str = ""
+
+    @classmethod
+    def of(cls, record) -> "Version":
+        """The version a row of `waves` or `staging.wave_attempts` names."""
+        return cls(record["raw_sha256"], record.get("corrections_sha256") or "")
+
+    @property
+    def params(self) -> dict:
+        return {"raw_sha256": self.raw_sha256, "corrections_sha256": self.corrections_sha256}
+
+    @property
+    def digest(self) -> str:
+        """One sha256 for the version: the file's own when nothing was corrected (its data version in Dagster)."""
+        if not self.corrections_sha256:
+            return self.raw_sha256
+        return hashlib.sha256(f"{self.raw_sha256}+{self.corrections_sha256}".encode()).hexdigest()
+
+
+# The SQL condition that a staged table's row belongs to the version in `$raw_sha256`, `$corrections_sha256`.
+OF_VERSION = "raw_sha256 = $raw_sha256 and corrections_sha256 = $corrections_sha256"
 
 FINDING_COLUMNS = ["severity", "rule", "column", "row", "firm_id", "value", "message"]
 # The tables that hold an attempt's rows and verdict, keyed by (wave, raw_sha256).
-STAGED_TABLES = ("staging.raw_responses", "staging.validation_findings", "staging.validation_counts")
+STAGED_TABLES = ("staging.raw_responses", "staging.validation_findings", "staging.validation_counts",
+                 "staging.applied_corrections")
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -78,17 +154,19 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     ensure_answer_columns(conn, CONTRACT_COLUMNS)
 
 
-def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> None:
-    """Remove staged rows and findings of the wave, but for its published version."""
+def clear_unpublished_attempts(conn: duckdb.DuckDBPyConnection, wave: str, version: Version) -> None:
+    """Remove staged rows and findings of the wave, but for its published version (the version being staged
+    again included: its rows are staged anew)."""
     for table in STAGED_TABLES:
         conn.execute(
             f"""
             delete from {table}
             where wave = $wave
-              and (raw_sha256 = $sha
-                   or raw_sha256 not in (select raw_sha256 from waves where wave = $wave))
+              and (({OF_VERSION})
+                   or (raw_sha256, corrections_sha256) not in (
+                       select (raw_sha256, coalesce(corrections_sha256, '')) from waves where wave = $wave))
             """,
-            {"wave": wave, "sha": sha256},
+            {"wave": wave, **version.params},
         )
 
 
@@ -104,19 +182,19 @@ def ensure_answer_columns(conn: duckdb.DuckDBPyConnection, columns) -> None:
 
 
 def record_attempt(
-    conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, n_rows: int,
+    conn: duckdb.DuckDBPyConnection, wave: str, version: Version, source_name: str, n_rows: int,
     columns: list[str], extra_columns: list[str], verdict: Verdict, questionnaire=None,
 ) -> None:
-    verdict = verdict + Verdict.of(same_file_findings(conn, wave, sha256))
+    verdict = verdict + Verdict.of(same_file_findings(conn, wave, version.raw_sha256))
     form = None if questionnaire is None else {"file": questionnaire.name, "path": str(questionnaire.path or ""),
                                                 "version": questionnaire.version, "title": questionnaire.title}
     conn.execute(
         """
-        insert or replace into staging.wave_attempts (wave, raw_sha256, source_name, n_rows, extra_columns, columns,
-                                                      form)
-        values ($wave, $sha, $name, $rows, $extra, $columns, $form)
+        insert or replace into staging.wave_attempts (wave, raw_sha256, corrections_sha256, source_name, n_rows,
+                                                      extra_columns, columns, form)
+        values ($wave, $raw_sha256, $corrections_sha256, $name, $rows, $extra, $columns, $form)
         """,
-        {"wave": wave, "sha": sha256, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns),
+        {"wave": wave, **version.params, "name": source_name, "rows": n_rows, "extra": json.dumps(extra_columns),
          "columns": json.dumps(columns), "form": None if form is None else json.dumps(form)},
     )
     frame = pd.DataFrame(
@@ -125,17 +203,19 @@ def record_attempt(
     conn.register("new_findings", frame)
     conn.execute(
         f"""
-        insert into staging.validation_findings
-        select $wave, $sha, {", ".join(f'"{c}"' for c in FINDING_COLUMNS)} from new_findings
+        insert into staging.validation_findings by name
+        select $wave as wave, $raw_sha256 as raw_sha256, $corrections_sha256 as corrections_sha256,
+               {", ".join(f'"{c}"' for c in FINDING_COLUMNS)} from new_findings
         """,
-        {"wave": wave, "sha": sha256},
+        {"wave": wave, **version.params},
     )
     conn.unregister("new_findings")
     counts = pd.DataFrame({"rule": list(verdict.counts), "failures": list(verdict.counts.values())},
                           columns=["rule", "failures"]).astype({"rule": object, "failures": "int64"})
     conn.register("new_counts", counts)
-    conn.execute("insert into staging.validation_counts select $wave, $sha, rule, failures from new_counts",
-                 {"wave": wave, "sha": sha256})
+    conn.execute("insert into staging.validation_counts by name select $wave as wave, $raw_sha256 as raw_sha256, "
+                 "$corrections_sha256 as corrections_sha256, rule, failures from new_counts",
+                 {"wave": wave, **version.params})
     conn.unregister("new_counts")
 
 
@@ -183,16 +263,23 @@ def learn_file_register(conn: duckdb.DuckDBPyConnection, register: pd.DataFrame)
         conn.unregister("known_files")
 
 
-def attempt_rows(wave: str, sha256: str) -> str:
-    """The query of an attempt's staged rows (the wave id and digest are checked identifiers)."""
-    return (f"select * exclude (wave, raw_sha256) from staging.raw_responses "
-            f"where wave = {literal(wave)} and raw_sha256 = {literal(sha256)}")
+def attempt_rows(wave: str, version: Version) -> str:
+    """The query of an attempt's staged rows (the wave id and digests are checked identifiers)."""
+    return (f"select * exclude (wave, raw_sha256, corrections_sha256) from staging.raw_responses "
+            f"where wave = {literal(wave)} and raw_sha256 = {literal(version.raw_sha256)} "
+            f"and corrections_sha256 = {literal(version.corrections_sha256)}")
+
+
+def published_version(conn: duckdb.DuckDBPyConnection, wave: str) -> Version:
+    """The version the wave's published rows were staged from."""
+    raw_sha256, corrections_sha256 = conn.execute(
+        "select raw_sha256, corrections_sha256 from waves where wave = $wave", {"wave": wave}).fetchall()[0]
+    return Version(raw_sha256, corrections_sha256 or "")
 
 
 def published_params(conn: duckdb.DuckDBPyConnection, wave: str) -> dict:
-    """The staging model's parameters for a published wave: its id and its published file's sha256."""
-    return {"wave": wave, "raw_sha256": conn.execute("select raw_sha256 from waves where wave = $wave",
-                                                     {"wave": wave}).fetchall()[0][0]}
+    """The staging model's parameters for a published wave: its id and its published version."""
+    return {"wave": wave, **published_version(conn, wave).params}
 
 
 def predecessor(conn: duckdb.DuckDBPyConnection, wave: str) -> str | None:
@@ -214,63 +301,63 @@ def latest_attempt(conn: duckdb.DuckDBPyConnection, wave: str) -> dict | None:
     return None if frame.empty else frame.iloc[0].to_dict()
 
 
-def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, context: tuple[str, ...] = ()) -> pd.DataFrame:
+def findings_of(conn: duckdb.DuckDBPyConnection, wave: str, version: Version,
+                context: tuple[str, ...] = ()) -> pd.DataFrame:
     """The attempt's listed findings, errors first, each in file order; with `context`, those columns of each
     finding's staged record too (e.g. its interviewer and interview date; never a personal column)."""
     if set(context) & set(PERSONAL_COLUMNS):
         raise ValueError(f"personal columns never leave the warehouse: {sorted(set(context) & set(PERSONAL_COLUMNS))}")
     staged = "".join(f", staged.{quoted(c)}" for c in context)
     join = ("left join staging.raw_responses as staged on staged.wave = findings.wave "
-            'and staged.raw_sha256 = findings.raw_sha256 and staged.source_row = findings."row"') if context else ""
+            "and staged.raw_sha256 = findings.raw_sha256 and staged.corrections_sha256 = findings.corrections_sha256 "
+            'and staged.source_row = findings."row"') if context else ""
     return conn.execute(
         f"""
         select {", ".join(f'findings."{c}"' for c in FINDING_COLUMNS)}{staged}
         from staging.validation_findings as findings {join}
-        where findings.wave = $wave and findings.raw_sha256 = $sha
+        where findings.wave = $wave and findings.raw_sha256 = $raw_sha256
+          and findings.corrections_sha256 = $corrections_sha256
         order by findings.severity, findings."row" nulls first, findings.rule
         """,
-        {"wave": wave, "sha": sha256},
+        {"wave": wave, **version.params},
     ).df()
 
 
-def interviews_per_interviewer(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[str, int]:
-    """How many of the attempt's records each interviewer id holds; empty when the file names no interviewer."""
+def interviews_per_interviewer(conn: duckdb.DuckDBPyConnection, wave: str, version: Version) -> dict[str, dict]:
+    """Each interviewer id's figures in the attempt, for the field workbook: its records, 'other' answers and
+    optional questions left empty (`quality.interviewer_figures`); empty when the file names no interviewer."""
+    from schemas.quality import interviewer_figures
+
     if "interviewer_id" not in CONTRACT_COLUMNS:  # every question's column is staged (`DDL`)
         return {}
-    return dict(conn.execute(
-        """
-        select interviewer_id, count(*) from staging.raw_responses
-        where wave = $wave and raw_sha256 = $sha and interviewer_id is not null
-        group by interviewer_id order by interviewer_id
-        """,
-        {"wave": wave, "sha": sha256},
-    ).fetchall())
+    figures = interviewer_figures(conn, f"({attempt_rows(wave, version)})", list(CONTRACT_COLUMNS), with_findings=False)
+    return {figure.pop("interviewer_id"): figure for figure in figures.to_dict("records")}
 
 
-def counts_of(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str) -> dict[str, int]:
+def counts_of(conn: duckdb.DuckDBPyConnection, wave: str, version: Version) -> dict[str, int]:
     """Every rule's full count of failures in the attempt, listed or not."""
     return dict(conn.execute(
-        "select rule, failures from staging.validation_counts where wave = $wave and raw_sha256 = $sha order by rule",
-        {"wave": wave, "sha": sha256},
+        f"select rule, failures from staging.validation_counts where wave = $wave and {OF_VERSION} order by rule",
+        {"wave": wave, **version.params},
     ).fetchall())
 
 
-def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, sha256: str, source_name: str, run_id: str) -> None:
+def publish_wave(conn: duckdb.DuckDBPyConnection, wave: str, version: Version, source_name: str, run_id: str) -> None:
     """Register the attempt as the wave's published version and drop the version it replaces.
 
     Called in the run's publishing transaction: the register changes only if the whole run commits.
     """
     conn.execute(
         """
-        insert or replace into waves (wave, raw_sha256, source_name, n_firms, median_interview_date, columns,
-                                      run_id, report_pdf, form)
-        select $wave, $sha, $name, count(*), cast(median(interview_date) as date),
+        insert or replace into waves (wave, raw_sha256, corrections_sha256, source_name, n_firms,
+                                      median_interview_date, columns, run_id, report_pdf, form)
+        select $wave, $raw_sha256, $corrections_sha256, $name, count(*), cast(median(interview_date) as date),
                (select columns from staging.wave_attempts where wave = $wave), $run,
                (select report_pdf from waves where wave = $wave),
                (select form from staging.wave_attempts where wave = $wave)
         from survey_responses where wave = $wave
         """,
-        {"wave": wave, "sha": sha256, "name": source_name, "run": run_id},
+        {"wave": wave, **version.params, "name": source_name, "run": run_id},
     )
     for table in STAGED_TABLES:
-        conn.execute(f"delete from {table} where wave = $wave and raw_sha256 <> $sha", {"wave": wave, "sha": sha256})
+        conn.execute(f"delete from {table} where wave = $wave and not ({OF_VERSION})", {"wave": wave, **version.params})
