@@ -10,8 +10,11 @@ form it cannot compile stops with one sentence naming the form, the sheet, the r
 the expression (`FormError`).
 """
 
+import hashlib
+import json
+import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from schemas.form_expressions import UnsupportedExpression, condition
@@ -68,11 +71,59 @@ def language_code(column_language: str) -> str:
 
 
 def read_form(path: Path) -> Form:
-    """The form's questions, each with the row of the `survey` sheet that declares it."""
+    """The form's questions, each with the row of the `survey` sheet that declares it.
+
+    A form read before (the same bytes, by this same reader and pyxform release) comes from the cache in
+    `FORM_CACHE`, sparing every run the import of pyxform and the reading of the workbook.
+    """
+    path = Path(path)
+    key = _cache_key(path)
+    if (kept := _kept_form(path, key)) is not None:
+        return kept
+    form = _read_with_pyxform(path)
+    _keep_form(form, key)
+    return form
+
+
+# Forms read by pyxform, as JSON named by the digest of the workbook's bytes and of their reader.
+FORM_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "forms"
+
+
+def _cache_key(path: Path) -> str:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(version("pyxform").encode())
+    return digest.hexdigest()
+
+
+def _kept_form(path: Path, key: str) -> Form | None:
+    try:
+        kept = json.loads((FORM_CACHE / f"{key}.json").read_text(encoding="utf-8"))
+        return Form(path, kept["version"], kept["title"], tuple(
+            FormQuestion(**{**question, "codes": tuple(question["codes"])}) for question in kept["questions"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not kept yet, or kept by another reader: read the workbook
+
+
+def _keep_form(form: Form, key: str) -> None:
+    """Write the form to the cache, atomically; a folder that cannot be written only costs the next run time."""
+    document = {"version": form.version, "title": form.title,
+                "questions": [asdict(question) for question in form.questions]}
+    try:
+        FORM_CACHE.mkdir(parents=True, exist_ok=True)
+        pending = FORM_CACHE / f".{key}.{os.getpid()}.tmp"
+        pending.write_text(json.dumps(document, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        os.replace(pending, FORM_CACHE / f"{key}.json")
+    except OSError:
+        pass
+
+
+def _read_with_pyxform(path: Path) -> Form:
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import parse_file_to_json
 
-    path = Path(path)
     rows, cells = _survey_rows(path)
     try:
         definition = parse_file_to_json(str(path))

@@ -260,6 +260,34 @@ def test_a_clean_file_is_staged_alike_by_duckdb_and_record_by_record(tmp_path, s
     assert load_clean_file(fast, ragged) is None
 
 
+@pytest.mark.parametrize("damage", ["one field short", "one field over", "blank line amid", "commas at the end",
+                                    "quoted blank line"])
+def test_duckdb_loads_a_file_only_when_it_keeps_every_record_number(tmp_path, small_wave, damage):
+    """DuckDB's reader skips blank lines and would load a short record padded: any of them sends the file to the
+    record-by-record path, which numbers every record as the grammar does."""
+    from workflows.intake.wave_file import load_clean_file
+
+    path = write_wave(tmp_path / "w.csv", small_wave)
+    lines = path.read_bytes().split(b"\n")
+    if damage == "one field short":
+        lines[2] = lines[2].rsplit(b",", 1)[0]
+    elif damage == "one field over":
+        lines[2] += b",extra"
+    elif damage == "blank line amid":
+        lines.insert(2, b"")
+    elif damage == "commas at the end":
+        lines.insert(-1, b"," * lines[0].count(b","))
+    else:
+        position = lines[0].split(b",").index(b"notes")
+        cells = lines[2].split(b",")
+        cells[position] = b'"first\n\nthird"'
+        lines[2] = b",".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    conn = duckdb.connect()
+    staging.ensure_tables(conn)
+    assert load_clean_file(conn, received_file(path)) is None
+
+
 def _european_export(path, firms, encoding="cp1252", rename=None):
     """The wave as Excel saves 'CSV' on a European Windows: semicolons, decimal commas, ANSI text."""
     columns = [rename.get(c, c) for c in firms[0]] if rename else list(firms[0])

@@ -15,6 +15,9 @@ DEFAULTS = {
     "CLEANTECH_CORRECTIONS_DIR": str(paths.CORRECTIONS_DIR),
     "CLEANTECH_OUTPUTS_DIR": str(paths.OUTPUTS_DIR),
     "DAGSTER_HOME": str(paths.DAGSTER_HOME),
+    # How much memory DuckDB may hold in a run before it spills to the folder beside the warehouse: a wave of ten
+    # million firms stays within a few gigabytes (DuckDB's own default is 80 % of the machine's memory).
+    "CLEANTECH_DUCKDB_MEMORY": "1GB",
     # How long a run waits for another run to release the warehouse before it gives up (exit 3).
     "CLEANTECH_LOCK_WAIT_SECONDS": "120",
 }

@@ -68,21 +68,28 @@ def _files_of(module: str) -> list[Path]:
     return [path for path in files if path.is_file()]
 
 
-def _imports(path: Path) -> list[str]:
+@cache
+def _tree(path: Path) -> ast.Module:
+    """The file's syntax tree, parsed once per process (every asset's closure shares most files)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def _imports(path: Path) -> tuple[str, ...]:
     names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
             # `from workflows import sql` imports the module workflows.warehouse.sql.
             names.extend(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return tuple(names)
 
 
 @cache
 def _reads(path: Path) -> tuple[str, ...]:
-    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+    for node in _tree(path).body:
         if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "READS" for t in node.targets)
                 and isinstance(node.value, ast.Tuple)):
             return tuple(element.value for element in node.value.elts if isinstance(element, ast.Constant))

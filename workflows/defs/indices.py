@@ -8,7 +8,7 @@ from schemas import codebook
 from workflows.warehouse import sql
 from workflows.warehouse.column_lineage import model_metadata
 from workflows.warehouse.tables import DERIVED_TABLES, DerivedTable
-from workflows.ui_tables import table_value
+from workflows.ui_tables import SHOWN_ROWS, table_value
 from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.warehouse.resource import Warehouse
@@ -38,7 +38,8 @@ def sql_table_asset(table: DerivedTable) -> dg.AssetsDefinition:
                                              declared=table)
             except sql.UndeclaredShape as problem:
                 raise dg.Failure(description=str(problem), allow_retries=False) from None
-            preview = conn.execute(f"select * exclude (wave) from {table.name} where wave = $wave",
+            # The preview's rows only: a ten-million-firm table never comes into Python whole.
+            preview = conn.execute(f"select * exclude (wave) from {table.name} where wave = $wave limit {SHOWN_ROWS}",
                                    {"wave": context.partition_key}).df()
             described = model_metadata(conn, table)
         return dg.MaterializeResult(

@@ -79,6 +79,9 @@ class RawFile:
     carriage_returns: bool = False
     # NUL bytes are read record by record: no other reader is trusted with them.
     nul_bytes: bool = False
+    # Whether a line of the file is empty (a reader would skip it, shifting every record number after it); None when
+    # the text was not scanned for them (a converted workbook or SPSS file): its records are counted one by one.
+    blank_lines: bool | None = None
     # The columns read from the file: every shipped form's questions, and those of the form judging it.
     known: tuple[str, ...] = field(default_factory=lambda: tuple(CONTRACT_COLUMNS))
     # What the file is by its bytes (`formats.py`): "csv", "xlsx" or "sav" (or a format named and not read).
@@ -201,7 +204,7 @@ def receive(source: Path, folder: Path, wave: str | None = None) -> RawFile:
         raw.findings.extend(_sniffed_faults(copy, "utf-16" if utf16 else SNIFF_ENCODING, wave or source.stem))
         return raw
     breaks.finish()
-    raw.carriage_returns, raw.nul_bytes = breaks.any_bare, breaks.nul_bytes
+    raw.carriage_returns, raw.nul_bytes, raw.blank_lines = breaks.any_bare, breaks.nul_bytes, breaks.blank_lines
     if bare := breaks.first_record_split(copy):
         record, line = bare
         raw.findings.append(Finding(
@@ -427,6 +430,8 @@ class LineBreakScan:
         self.line_feeds = 0
         self.any_bare = False
         self.nul_bytes = False
+        self.blank_lines = False
+        self._last_bytes = b""  # the end of the previous chunk: a blank line may span two chunks
         self.bare_outside: int | None = None  # byte offset of the first bare CR outside quotes
         self._cr_at_end: bool | None = None  # a CR ended the last chunk: was it outside quotes?
 
@@ -442,6 +447,10 @@ class LineBreakScan:
             self.in_quotes = not self.in_quotes
         self.line_feeds += chunk.count(b"\n")
         self.nul_bytes = self.nul_bytes or b"\0" in chunk
+        if not self.blank_lines:
+            joined = self._last_bytes + chunk[:2]
+            self.blank_lines = (b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n\n" in joined or b"\n\r\n" in joined)
+            self._last_bytes = chunk[-2:]
         self.offset += len(chunk)
 
     def _walk(self, chunk: bytes) -> None:
@@ -512,8 +521,8 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None
     conn.execute("drop table if exists temp.wave_upload")
     if raw.carriage_returns or raw.nul_bytes or not raw.header:
         return None
-    records = _count_clean_records(raw)
-    if records is None:
+    records = _count_clean_records(raw) if raw.blank_lines is None else None
+    if raw.blank_lines or (raw.blank_lines is None and records is None) or _ends_with_empty_record(raw):
         return None
     text_columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(raw.header)))
     try:
@@ -528,10 +537,26 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None
     except duckdb.Error:
         conn.execute("drop table if exists temp.wave_upload")
         return None
-    if conn.execute("select count(*) from wave_upload").fetchall()[0][0] != records:
+    loaded = conn.execute("select count(*) from wave_upload").fetchall()[0][0]
+    if records is not None and loaded != records:
         conn.execute("drop table wave_upload")
         return None
-    return records
+    return loaded
+
+
+def _ends_with_empty_record(raw: RawFile) -> bool:
+    """Whether the file's last line holds only separators and spaces (records a spreadsheet leaves empty at the end,
+    which the record-by-record path drops with a warning): read from the file's tail, not its whole."""
+    with raw.text.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - TAIL_BYTES))
+        tail = handle.read().rstrip(b"\r\n")
+    last = tail.rsplit(b"\n", 1)[-1]
+    return len(tail) == TAIL_BYTES and b"\n" not in tail or not last.replace(b",", b"").strip()
+
+
+# Enough of a file's end to hold its last line (a longer one is read by the record-by-record path).
+TAIL_BYTES = 1 << 20
 
 
 def _count_clean_records(raw: RawFile) -> int | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import faults
+from workflows import faults, settings
 from workflows.warehouse import publication
 from workflows.warehouse.locking import WarehouseBusy, warehouse_lock
 
@@ -44,7 +44,8 @@ def open_database(database: Path, wait_seconds: float, poll_seconds: float = 0.2
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            conn = duckdb.connect(str(database), config=OFFLINE_DUCKDB)
+            conn = duckdb.connect(str(database), config={**OFFLINE_DUCKDB,
+                                                         "memory_limit": settings.get("CLEANTECH_DUCKDB_MEMORY")})
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise _damaged(database, error) from None
