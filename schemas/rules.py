@@ -282,6 +282,7 @@ FOUND_RULES = (
     # The wave's corrections file (`data/corrections/<wave>.csv`): its own faults, and a correction that does not fit.
     FoundRule("corrections_file", "corrections_apply", "workflows/intake/corrections.py"),
     FoundRule("correction_refused", "corrections_apply", "workflows/intake/corrections.py"),
+    FoundRule("corrections_file_removed", "corrections_still_in_place", "workflows/intake/corrections.py"),
     # A select_multiple exported as split choice columns: a cell that is not 1 or 0, a split that disagrees with
     # the question's own column.
     FoundRule("split_choice_value", "answers_well_formed", "workflows/intake/layout.py"),
@@ -320,6 +321,9 @@ _GROUPS = (
     RuleGroup("corrections_apply",
               "The wave's corrections file, when there is one, is readable and each of its corrections fits the raw "
               "file: the firm's record exists once (or its row is given) and its cell holds the old value."),
+    RuleGroup("corrections_still_in_place",
+              "A wave published with corrections still has its corrections file (a warning: without it, the next run "
+              "publishes the raw file's uncorrected cells).", WARNING),
     RuleGroup("required_answers_given", "Every question that every firm must answer has an answer."),
     RuleGroup("answers_well_formed",
               "Whole numbers, numbers, dates, firm ids and codes are written the way the codebook says."),

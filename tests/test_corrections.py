@@ -119,7 +119,8 @@ def test_a_correction_whose_old_value_is_not_the_cell_is_refused_and_changes_not
     assert (refused.rule, refused.column, refused.row, refused.firm_id, refused.value) == (
         REFUSED_RULE, "employees", 1, "BT-01", "156")
     assert refused.message.startswith("Line 2 of the corrections file w.csv (firm BT-01, employees) was not applied: "
-                                      "it expects '999', but record 1 holds '156'.")
+                                      "it expects '999', but record 1 holds '156'; its old value must be the raw "
+                                      "file's cell as validation.json shows it.")
 
 
 def test_a_firm_id_on_two_records_needs_the_row_and_then_corrects_only_that_record(staged, tmp_path):
@@ -133,19 +134,57 @@ def test_a_firm_id_on_two_records_needs_the_row_and_then_corrects_only_that_reco
 
 
 def test_an_unknown_firm_or_column_is_refused_with_its_reason(staged, tmp_path):
-    outcome, _ = applying(staged, tmp_path, "BT-99,employees,1,2,x,Lan,2009-10-02", "BT-01,turnover_kvnd,1,2,x,Lan,2009-10-02")
+    outcome, _ = applying(staged, tmp_path, "BT-99,employees,1,2,x,Lan,2009-10-02",
+                          "BT-01,turnover_kvnd,1,2,x,Lan,2009-10-02", "BT-01,Employees,156,56,x,Lan,2009-10-02",
+                          "BT-01,firm/employees,156,56,x,Lan,2009-10-03")
     assert ["has no record of firm BT-99" in outcome.refused[0].message,
-            "has no column turnover_kvnd" in outcome.refused[1].message] == [True, True]
+            "the raw file has no question turnover_kvnd" in outcome.refused[1].message,
+            "write employees instead of Employees" in outcome.refused[2].message,
+            "write employees instead of firm/employees" in outcome.refused[3].message] == [True] * 4
 
 
 def test_a_personal_cell_is_corrected_but_its_values_are_never_written_into_a_sentence(staged, tmp_path):
     outcome, _ = applying(staged, tmp_path, "VP-01,respondent_name,Nguyễn Thị Lan,Hoa,misheard,Lan,2009-10-02")
     [refused] = outcome.refused
     assert "Nguyễn" not in refused.message and "Hoa" not in refused.message and refused.value is None
-    assert "(a personal column: not shown)" in refused.message
+    assert "does not hold the old value it gives (the values of a personal column are shown nowhere" in refused.message
     outcome, _ = applying(staged, tmp_path, "VP-01,respondent_name,Nguyễn Thị Hoa,Nguyễn Thị Hòa,accent,Lan,2009-10-02")
     assert outcome.refused == [] and staged.execute(
         "select respondent_name from staging.raw_responses where source_row = 4").fetchall() == [("Nguyễn Thị Hòa",)]
+
+
+def test_a_folder_where_the_file_should_be_is_a_finding_and_so_is_another_separator(tmp_path):
+    (tmp_path / "folder.csv").mkdir()
+    [problem] = read_corrections(tmp_path / "folder.csv").problems
+    assert problem.rule == FILE_RULE and "cannot be read" in problem.message and "a folder" in problem.message
+    semicolons = corrections_file(tmp_path / "s.csv", "BT-01;employees;156;56;typo;Lan;2009-10-02",
+                                  header=HEADER.replace(",", ";"))
+    assert "is separated by semicolons, not by commas" in read_corrections(semicolons).problems[0].message
+
+
+def test_a_finding_about_a_corrected_cell_names_the_corrections_line_and_the_raw_value(staged, tmp_path):
+    from schemas.findings import Finding, Verdict
+
+    outcome, _ = applying(staged, tmp_path, "BT-01,employees,156,-5,typo,Lan,2009-10-02")
+    judged = Verdict([Finding("range", "employees", 1, "BT-01", "-5", "employees must be at least 0."),
+                      Finding("range", "employees", 2, "BT-02", "-7", "employees must be at least 0.")], {"range": 2})
+    first, second = corrections.corrected_cells(judged, outcome, "w.csv").findings
+    assert first.message == ("employees must be at least 0. (The value comes from line 2 of the corrections file "
+                             "w.csv; the raw file holds '156'.)")
+    assert second.message == "employees must be at least 0."
+
+
+def test_a_wave_published_with_corrections_is_warned_about_when_its_file_is_gone(staged, tmp_path):
+    assert corrections.corrections_left_behind(staged, "w") == []
+    staged.execute("insert into waves (wave, raw_sha256, corrections_sha256, source_name, n_firms) "
+                   "values ('w', 'raw', 'fix', 'w.csv', 4)")
+    corrections.store_received(staged, "w", read_corrections(corrections_file(
+        tmp_path / "w.csv", "BT-01,employees,156,56,typo,Lan,2009-10-02")))
+    staged.execute("update staging.corrections set corrections_sha256 = 'fix'")
+    [warning] = corrections.corrections_left_behind(staged, "w")
+    assert warning.severity == "warning" and warning.message.startswith(
+        "The published version of wave w was corrected by the corrections file w.csv (1 line), but the corrections "
+        "folder has none for the wave now")
 
 
 # --- through the command and the asset graph ---------------------------------------------------------------------

@@ -243,6 +243,10 @@ def validate_command(args) -> int:
 
 
 def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
+    if outcome.corrections_file:
+        applied = outcome.corrections_applied
+        print(f"{applied:,} correction{'s' * (applied != 1)} from {printable(outcome.corrections_file)} applied to the "
+              "wave's cells before validation (the raw file is unchanged).")
     if outcome.errors:
         _print_findings(source, outcome, published=wrote_report)
         return EXIT_INVALID

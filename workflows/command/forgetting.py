@@ -48,12 +48,16 @@ class Forgotten:
     rows: int
     tables: int
     events: int
+    # The survey team's corrections file of the wave id, left where it is (it is theirs, not an output).
+    corrections: Path | None = None
 
     def sentence(self) -> str:
         moved = (f"its outputs were moved to {self.archive}/" if self.archive is not None
                  else "it had no outputs to archive")
+        kept = (f" Its corrections file {self.corrections} stays where it is: a new wave {self.wave} would be "
+                "corrected by it; move it away if that is not meant." if self.corrections else "")
         return (f"Wave {self.wave} is forgotten: {moved}; {self.rows:,} row(s) were removed from {self.tables} "
-                f"table(s) of the warehouse, and its partition and {self.events:,} event(s) from the UI.")
+                f"table(s) of the warehouse, and its partition and {self.events:,} event(s) from the UI.{kept}")
 
 
 def forget_wave(wave: str) -> Forgotten:
@@ -93,7 +97,9 @@ def forget_wave(wave: str) -> Forgotten:
         finally:
             if conn is not None:
                 conn.close()
-    return Forgotten(wave, archive, rows, sum(1 for n in held.values() if n), events)
+    corrections = Path(settings.get("CLEANTECH_CORRECTIONS_DIR")) / f"{wave}.csv"
+    return Forgotten(wave, archive, rows, sum(1 for n in held.values() if n), events,
+                     corrections if corrections.exists() else None)
 
 
 def rows_of(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, int]:

@@ -29,6 +29,9 @@ class Outcome:
     out_dir: Path
     failure: str | None = None
     run_id: str | None = None
+    # The wave's corrections file and how many of its corrections were applied to the cells before any rule.
+    corrections_file: str | None = None
+    corrections_applied: int = 0
 
     @property
     def busy(self) -> bool:
@@ -125,6 +128,8 @@ def _materialize(instance, source, wave, out_dir, all_errors, quiet, database, i
         out_dir=published,
         failure=failure,
         run_id=result.run_id,
+        corrections_file=str(wave_files.corrections_of(wave)) if "corrections_sha256" in intake else None,
+        corrections_applied=int(intake.get("corrections_applied", 0)),
     )
 
 

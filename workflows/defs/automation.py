@@ -55,6 +55,12 @@ def raw_wave_files(context: dg.SensorEvaluationContext, wave_files: dg.ResourceP
         previous = state["waves"].get(wave)
         try:
             corrections, corrections_changed = _corrections_state(context, wave_files, wave, corrections_seen.get(wave))
+        except (NotARegularFile, OSError) as error:
+            # Said by the run's wave_corrections as a finding; here it only must not hold up the raw file.
+            context.log.warning("wave %s: its corrections file could not be read this time (%s)", wave,
+                                printable(getattr(error, "strerror", None) or error))
+            corrections, corrections_changed = corrections_seen.get(wave, NO_CORRECTIONS), False
+        try:
             corrected[wave] = corrections
             info = os.stat(path)
             stamp = [info.st_size, info.st_mtime_ns]
@@ -203,7 +209,8 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
     if reported_version[0] != sha:
         return "the raw file changed"
     if reported_version[1] != corrections_sha:
-        return "its corrections file changed"
+        return ("its corrections file was removed" if corrections_sha == "none" else
+                "its corrections file is new" if reported_version[1] == "none" else "its corrections file changed")
     for key in definitions_graph.get_all_asset_keys():
         current = definitions_graph.get(key).code_version
         event = _latest(instance, key, wave)

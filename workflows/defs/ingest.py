@@ -33,12 +33,8 @@ def wave_corrections(
     """The survey team's corrections to the wave's raw cells, read from its corrections file when there is one."""
     wave = context.partition_key
     path = wave_files.corrections_of(wave)
-    try:
-        received = corrections.read_corrections(path)
-    except (OSError, NotARegularFile) as error:
-        raise dg.Failure(description=f"The corrections file {path} of wave {wave} cannot be read: "
-                                     f"{getattr(error, 'strerror', None) or error}. Nothing was read or published.",
-                         allow_retries=False) from None
+    # Every fault of the file, a folder or a pipe in its place too, is a finding of the raw wave (exit 1).
+    received = corrections.read_corrections(path)
     with warehouse.get_connection() as conn:
         staging.ensure_tables(conn)
         corrections.store_received(conn, wave, received)

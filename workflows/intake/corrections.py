@@ -15,21 +15,21 @@ written into a sentence, a report or the workbook.
 """
 
 import csv
-import json
 import hashlib
 import io
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from schemas.findings import Finding
+from schemas.findings import WARNING, Finding, Verdict
 from schemas.predicates import quoted
 from schemas.questionnaire import PERSONAL_COLUMNS
-from workflows.intake.files import open_regular
+from workflows.intake.files import NotARegularFile, open_regular
 from workflows.warehouse.staging import OF_VERSION, Version
 
 COLUMNS = ("firm_id", "column", "old_value", "new_value", "reason", "who", "when")
@@ -38,9 +38,12 @@ OPTIONAL_COLUMNS = ("row",)
 REQUIRED_CELLS = ("firm_id", "column", "reason", "who", "when")
 # A corrections file lists a team's fixes, not a second copy of the wave.
 MAX_LINES = 100_000
+MAX_BYTES = 64 << 20
+SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 # The rules of a corrections file's own faults and of a correction that does not fit the raw file.
 FILE_RULE = "corrections_file"
 REFUSED_RULE = "correction_refused"
+LEFT_BEHIND_RULE = "corrections_file_removed"
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,20 @@ def read_corrections(path: Path) -> CorrectionsFile:
     """The corrections file at `path` (none when it does not exist), every fault of it a finding."""
     try:
         with open(open_regular(path), "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         return CorrectionsFile()
+    except (NotARegularFile, OSError) as error:
+        # A folder, a pipe or an unreadable file where the corrections should be: a finding, like any fault of it.
+        why = str(error).removesuffix(".") if isinstance(error, NotARegularFile) else (error.strerror or str(error))
+        return CorrectionsFile(path=path, sha256=hashlib.sha256(f"unreadable: {why}".encode()).hexdigest(),
+                               problems=[_problem(path, None, None, None, f"cannot be read: {why}.")])
     received = CorrectionsFile(path=path, sha256=hashlib.sha256(data).hexdigest())
+    if len(data) > MAX_BYTES:
+        received.problems.append(_problem(path, None, None, None, (
+            f"is larger than {MAX_BYTES // (1 << 20)} MiB; it lists fixes to cells, not a new copy of the wave: "
+            "export the wave again instead.")))
+        return received
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -109,6 +122,11 @@ def read_corrections(path: Path) -> CorrectionsFile:
             return received
         names = [_column_name(name) for name in header]
         missing = [name for name in COLUMNS if name not in names]
+        if missing and len(header) == 1 and (separator := next((s for s in ";\t|" if s in header[0]), None)):
+            received.problems.append(_problem(path, 1, None, None, (
+                f"is separated by {SEPARATOR_NAMES[separator]}, not by commas; save it again as 'CSV UTF-8 "
+                "(Comma delimited)'.")))
+            return received
         if missing:
             received.problems.append(_problem(path, 1, None, None, (
                 f"has no column{'s' * (len(missing) > 1)} {', '.join(missing)} in its header (it names "
@@ -189,7 +207,8 @@ def _is_date(text: str) -> bool:
 
 def _problem(path: Path, line: int | None, column: str | None, firm_id: str | None, what: str) -> Finding:
     where = f"Line {line} of the corrections file {path.name}" if line else f"The corrections file {path.name}"
-    return Finding(FILE_RULE, column, None, firm_id, None, f"{where} {what} Nothing of it was applied.")
+    consequence = "It was not applied." if line and line > 1 else "None of its corrections was applied."
+    return Finding(FILE_RULE, column, None, firm_id, None, f"{where} {what} {consequence}")
 
 
 @dataclass
@@ -215,20 +234,22 @@ def apply_corrections(conn: duckdb.DuckDBPyConnection, wave: str, version: Versi
     if not received.corrections:
         return outcome
     if "firm_id" not in staged_columns:
-        outcome.refused = [_refused(name, c, None, "the raw file has no firm_id column to find the firm by")
+        outcome.refused = [_refused(name, c, None, "the raw file has no firm_id column to find the firm by, so no "
+                                                   "correction can be applied")
                            for c in received.corrections]
         return outcome
     located = _locate(conn, wave, version, [c for c in received.corrections if c.column in staged_columns])
     changed: dict[tuple[int, str], int] = {}
     for correction in received.corrections:
         if correction.column not in staged_columns:
-            outcome.refused.append(_refused(name, correction, None, f"the raw file has no column {correction.column}"))
+            outcome.refused.append(_refused(name, correction, None, _unknown_column(correction.column, staged_columns)))
             continue
         records = located.get(correction.line, [])
         where = f" in record {correction.row}" if correction.row else ""
         if not records:
-            outcome.refused.append(_refused(name, correction, correction.row,
-                                            f"the raw file has no record of firm {correction.firm_id}{where}"))
+            outcome.refused.append(_refused(name, correction, correction.row, (
+                f"the raw file has no record of firm {correction.firm_id}{where}; write the firm id as the raw file "
+                "(and validation.json) gives it")))
             continue
         if len(records) > 1:
             numbers = ", ".join(str(record) for record, _ in records)
@@ -237,9 +258,12 @@ def apply_corrections(conn: duckdb.DuckDBPyConnection, wave: str, version: Versi
             continue
         record, cell = records[0]
         if (cell or "").strip() != (correction.old_value or ""):
-            outcome.refused.append(_refused(name, correction, record, (
-                f"it expects {correction.shown(correction.old_value)}, but record {record} holds "
-                f"{correction.shown((cell or '').strip() or None)}"), cell))
+            why = (f"record {record} does not hold the old value it gives (the values of a personal column are shown "
+                   "nowhere: compare them in the raw file)" if correction.personal else
+                   f"it expects {correction.shown(correction.old_value)}, but record {record} holds "
+                   f"{correction.shown((cell or '').strip() or None)}; its old value must be the raw file's cell as "
+                   "validation.json shows it")
+            outcome.refused.append(_refused(name, correction, record, why, cell))
             continue
         if (record, correction.column) in changed:
             outcome.refused.append(_refused(name, correction, record, (
@@ -316,8 +340,53 @@ def _refused(name: str | None, correction: Correction, record: int | None, why: 
         REFUSED_RULE, correction.column, record, correction.firm_id,
         None if correction.personal else cell,
         f"Line {correction.line} of the corrections file {name} (firm {correction.firm_id}, {correction.column}) "
-        f"was not applied: {why}. Fix that line (its old value must be the raw file's cell as validation.json "
-        "shows it), or remove it.")
+        f"was not applied: {why}. Fix that line or remove it.")
+
+
+def _unknown_column(column: str, staged_columns: list[str]) -> str:
+    """Why a correction's column is none of the file's questions, and the name to write when one is meant."""
+    meant = next((name for name in staged_columns
+                  if name.lower() == column.lower() or name == re.split(r"[/:]", column)[-1]
+                  or name == column.split("/")[0]), None)
+    if meant:
+        return f"a correction names the question as the questionnaire does: write {meant} instead of {column}"
+    return f"the raw file has no question {column}"
+
+
+def corrected_cells(verdict: Verdict, outcome: Applied, name: str | None) -> Verdict:
+    """The findings about a corrected cell say that its value comes from the corrections file, not the raw file."""
+    if not outcome.applied:
+        return verdict
+    by_cell = {(record, correction.column): correction for correction, record in outcome.applied}
+    findings = []
+    for finding in verdict.findings:
+        correction = by_cell.get((finding.row, finding.column))
+        if correction is not None:
+            finding = replace(finding, message=(
+                f"{finding.message} (The value comes from line {correction.line} of the corrections file {name}; the "
+                f"raw file holds {correction.shown(correction.old_value)}.)"))
+        findings.append(finding)
+    return Verdict(findings, verdict.counts)
+
+
+def corrections_left_behind(conn: duckdb.DuckDBPyConnection, wave: str) -> list[Finding]:
+    """A warning when the wave's published version was corrected and no corrections file is there any more."""
+    published = conn.execute(
+        """
+        select waves.corrections_sha256, any_value(lines.source_name), count(lines.line)
+        from waves left join staging.corrections as lines
+          on lines.wave = waves.wave and lines.corrections_sha256 = waves.corrections_sha256
+        where waves.wave = $wave and waves.corrections_sha256 <> ''
+        group by waves.corrections_sha256
+        """, {"wave": wave}).fetchall()
+    if not published:
+        return []
+    _, name, lines = published[0]
+    return [Finding(LEFT_BEHIND_RULE, None, None, None, None, (
+        f"The published version of wave {wave} was corrected by the corrections file {name or wave + '.csv'} "
+        f"({lines:,} line{'s' * (lines != 1)}), but the corrections folder has none for the wave now: this run "
+        "judged the raw file's cells as they are, and publishing it drops those corrections. Put the file back if "
+        "that is not meant."), WARNING)]
 
 
 def applied_of(conn: duckdb.DuckDBPyConnection, wave: str, version: Version) -> list[dict]:

@@ -43,7 +43,8 @@ from schemas import questionnaire as questionnaires
 from schemas.questionnaire import CONTRACT_COLUMNS, Questionnaire
 from workflows.warehouse import staging
 from workflows.intake import conversion, formats
-from workflows.intake.corrections import Applied, CorrectionsFile, apply_corrections
+from workflows.intake.corrections import (Applied, CorrectionsFile, apply_corrections, corrected_cells,
+                                          corrections_left_behind)
 from workflows.intake.files import open_regular
 from workflows.intake.layout import Layout, cell, read_header
 
@@ -831,7 +832,7 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 staged = stage_records(conn, raw, wave, items_per_rule, version.corrections_sha256)
             n_rows = staged.n_rows
             verdict = verdict + staged.verdict
-            if n_rows and not received.problems:
+            if n_rows:  # the lines without a fault are checked too: every problem of the file in one round
                 applied = apply_corrections(conn, wave, version, received, raw.contract_columns)
                 verdict = verdict + _located(raw, Verdict.of(applied.refused, items_per_rule))
             if n_rows:
@@ -839,11 +840,14 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, version)}")
                 columns = [c for c in questionnaire.columns if c in raw.contract_columns]
                 judged = judge(conn, "wave_rows", columns, items_per_rule, questionnaire)
-                verdict = verdict + _located(raw, judged + quality_warnings(conn, "wave_rows", columns, items_per_rule,
-                                                                            questionnaire, judged))
+                verdict = verdict + _located(raw, corrected_cells(
+                    judged + quality_warnings(conn, "wave_rows", columns, items_per_rule, questionnaire, judged),
+                    applied, received.name))
                 judging_seconds = time.perf_counter() - judging
             elif not error_count(staged.verdict.counts):  # blank or empty records only are no rows either
                 verdict = verdict + Verdict.of([no_rows_finding()])
+        if not received.path:
+            verdict = verdict + Verdict.of(corrections_left_behind(conn, wave))
         staging.record_attempt(conn, wave, version, raw.path.name, n_rows, raw.columns, raw.extra_columns, verdict,
                                questionnaire)
         provenance = raw.provenance | ({"corrections_file": received.name, "corrections_applied": len(applied.applied)}
