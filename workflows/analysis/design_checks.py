@@ -82,12 +82,61 @@ def _tidy(value: float) -> float:
 
 
 def _signed_rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    scaled = X / np.maximum(np.max(np.abs(X), axis=0), 1e-300)
-    return (2 * y - 1)[:, None] * scaled
+    """Each firm's row, its columns scaled to a largest value of one, negated where y = 0: one array,
+    negated in place (the same bits as multiplying by -1)."""
+    signs = X / np.maximum(np.max(np.abs(X), axis=0), 1e-300)
+    np.negative(signs, out=signs, where=(y == 0)[:, None])
+    return signs
 
 
 def _strict(margins: np.ndarray) -> np.ndarray:
     return margins > LP_TOLERANCE * max(1.0, float(np.max(np.abs(margins))))
+
+
+# Up to this many firms each linear program is solved over all of them at once. Above it, over some
+# of them first (each column's extreme firms and evenly spaced others), adding the firms its solution
+# puts on the wrong side, the furthest first, until it puts none there (cutting planes): a program
+# over some of the firms is a relaxation of the program over all, so an optimum of it that every
+# firm satisfies is an optimum over all, and an optimum of zero already says zero.
+DIRECT_PROGRAM_FIRMS = 5_000
+CUTS_PER_ROUND = 2_000
+# A firm on the wrong side by less than this (the rows at most one, the direction in [-1, 1]) is on the line.
+CUT_TOLERANCE = 1e-9
+
+
+def _first_rows(signs: np.ndarray) -> np.ndarray:
+    """The firms a cutting-plane program starts from: each column's smallest and largest, and evenly spaced others."""
+    n = signs.shape[0]
+    spaced = np.linspace(0, n - 1, DIRECT_PROGRAM_FIRMS // 2).astype(np.int64)
+    return np.unique(np.concatenate([spaced, np.argmin(signs, axis=0), np.argmax(signs, axis=0)]))
+
+
+def _program(signs: np.ndarray, objective: np.ndarray | None, rows: np.ndarray):
+    """One of `_direction`'s linear programs over the firms `rows`, grown by cutting planes until its
+    solution keeps every firm on its side: with `objective` None, the largest margin t by which some b
+    in [-1, 1] puts every firm strictly on its side (t at most 1); else the b in [-1, 1] that keeps every
+    firm on its side or the line and maximises objective'b. Returns the result and the rows used."""
+    n, k = signs.shape
+    bounds = [(-1, 1)] * k
+    while True:
+        part = signs if len(rows) == n else signs[rows]
+        m = len(part)
+        if objective is None:
+            result = optimize.linprog(np.r_[np.zeros(k), -1.0], A_ub=np.c_[-part, np.ones(m)], b_ub=np.zeros(m),
+                                      bounds=bounds + [(None, 1)], method="highs")
+        else:
+            result = optimize.linprog(-objective, A_ub=-part, b_ub=np.zeros(m), bounds=bounds, method="highs")
+        if len(rows) == n or result.status != 0 or -result.fun <= LP_TOLERANCE:
+            return result, rows
+        margins = signs @ result.x[:k]
+        short = margins < (result.x[k] if objective is None else 0.0) - CUT_TOLERANCE
+        short[rows] = False
+        if not np.any(short):
+            return result, rows
+        cuts = np.flatnonzero(short)
+        if len(cuts) > CUTS_PER_ROUND:
+            cuts = cuts[np.argpartition(margins[cuts], CUTS_PER_ROUND)[:CUTS_PER_ROUND]]
+        rows = np.union1d(rows, cuts)
 
 
 def _direction(signs: np.ndarray) -> tuple[str, np.ndarray | None]:
@@ -100,16 +149,16 @@ def _direction(signs: np.ndarray) -> tuple[str, np.ndarray | None]:
     firm not yet sorted, and the sum of the rounds' directions is strict on all they sorted.
     """
     n, k = signs.shape
-    bounds = [(-1, 1)] * k
-    complete = optimize.linprog(np.r_[np.zeros(k), -1.0], A_ub=np.c_[-signs, np.ones(n)], b_ub=np.zeros(n),
-                                bounds=bounds + [(None, 1)], method="highs")
+    rows = np.arange(n) if n <= DIRECT_PROGRAM_FIRMS else _first_rows(signs)
+    complete, rows = _program(signs, None, rows)
     if complete.status == 0 and -complete.fun > LP_TOLERANCE:
         return "complete", complete.x[:k]
     total, sorted_ = np.zeros(k), np.zeros(n, dtype=bool)
     for _ in range(n):
         rest = ~sorted_
-        quasi = optimize.linprog(-signs[rest].sum(axis=0), A_ub=-signs, b_ub=np.zeros(n), bounds=bounds,
-                                 method="highs")
+        # Over many firms the sum as a product, without a copy of the rows not yet sorted.
+        objective = signs[rest].sum(axis=0) if n <= DIRECT_PROGRAM_FIRMS else rest.astype(float) @ signs
+        quasi, rows = _program(signs, objective, rows)
         if quasi.status != 0 or -quasi.fun <= LP_TOLERANCE:
             break
         total = total + quasi.x
@@ -120,6 +169,42 @@ def _direction(signs: np.ndarray) -> tuple[str, np.ndarray | None]:
     if not np.any(sorted_):
         return "none", None
     return "quasi-complete", total
+
+
+def _alone(x: np.ndarray, outcome: np.ndarray) -> str:
+    """What `_direction` finds for one predictor with the constant, in closed form, from the predictor
+    scaled as `_signed_rows` scales it (largest absolute value one) and whether each firm's y is 1.
+
+    With a constant, a direction is a threshold: the firms of one outcome at or above it, the others'
+    at or below, in either order (y = 1 above, or below). Complete separation: the two outcomes'
+    values do not overlap, and the complete program's optimum is half the gap between them (the
+    predictor's coefficient 1, the constant's midway, within [-1, 1] since the values are); counted
+    complete when that exceeds the programs' tolerance, as `_direction` counts it. Quasi-complete: they
+    touch (gap zero, or within that tolerance) and the predictor varies, so some firm lies off the
+    threshold on its side. Binary and continuous predictors alike: a dummy separates completely when
+    its two values are the two outcomes', quasi-completely when one of its values has one outcome only.
+    """
+    ones, zeros = x[outcome], x[~outcome]
+    if len(ones) == 0 or len(zeros) == 0:
+        return "complete"  # the constant alone puts every firm on its side
+    gap = max(float(ones.min() - zeros.max()), float(zeros.min() - ones.max()))
+    if gap / 2 > LP_TOLERANCE:
+        return "complete"
+    if gap >= 0 and float(x.max() - x.min()) > LP_TOLERANCE:
+        return "quasi-complete"
+    return "none"
+
+
+def _alone_verdicts(X: np.ndarray, y: np.ndarray, signs: np.ndarray, constant: int | None,
+                    predictors: list[int]) -> list[str]:
+    """Whether each predictor with the constant separates, and how: in closed form (`_alone`) when the
+    constant column is one; by linear programming otherwise (no constant, or a column named so that is not)."""
+    column = None if constant is None else X[:, constant]
+    if column is None or len(column) == 0 or column[0] == 0 or not np.all(column == column[0]):
+        base = [] if constant is None else [constant]
+        return [_direction(signs[:, base + [i]])[0] for i in predictors]
+    outcome = y == 1
+    return [_alone(X[:, i] / np.maximum(np.max(np.abs(X[:, i])), 1e-300), outcome) for i in predictors]
 
 
 def separation(X: np.ndarray, y: np.ndarray) -> str:
@@ -173,7 +258,7 @@ def separation_by(X: np.ndarray, y: np.ndarray, names: list[str]) -> dict:
     constant = names.index("const") if "const" in names else None
     predictors = [i for i in range(len(names)) if i != constant]
     base = [] if constant is None else [constant]
-    alone = {names[i]: _direction(signs[:, base + [i]])[0] for i in predictors}
+    alone = dict(zip([names[i] for i in predictors], _alone_verdicts(X, y, signs, constant, predictors)))
     document["alone"] = {name: separated for name, separated in alone.items() if separated != "none"}
 
     def strict_set(columns: list[int], b: np.ndarray) -> np.ndarray:
@@ -188,7 +273,8 @@ def separation_by(X: np.ndarray, y: np.ndarray, names: list[str]) -> dict:
         smallest = _smallest_set(signs, base, predictors, kind, strict)
         if smallest is not None:
             chosen, strict = smallest
-    if _direction(signs[:, base + chosen])[0] == "none":
+    confirmed = alone[names[chosen[0]]] if len(chosen) == 1 else _direction(signs[:, base + chosen])[0]
+    if confirmed == "none":
         return document | {"perfectly_predicted": int(np.sum(strict))}  # not confirmed: name nothing
     document["terms"] = [names[i] for i in chosen]
     document["perfectly_predicted"] = int(len(y)) if kind == "complete" else int(np.sum(strict))

@@ -33,28 +33,49 @@ from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401
 
 # The faults of numerical code: a singular matrix, an overflow, a division by zero, a domain error.
 NUMERICAL_FAULTS = (np.linalg.LinAlgError, ArithmeticError, ValueError)
-# Up to this many firms the separation check runs on every logit (milliseconds); above it, only
-# when the fit shows signs of separation.
+# Up to this many firms the separation check runs on every logit (milliseconds), before it is fitted;
+# above it, when the fit has not converged in FIRST_ITERATIONS Newton steps or shows signs of separation.
 ALWAYS_CHECK_SEPARATION_UP_TO = 1_000
 MAX_ITERATIONS = 200
+# A logit that converges does so in a few Newton steps (nine or ten on the 2007 wave); one that
+# has not by this many is checked for separation before its search goes on to MAX_ITERATIONS.
+FIRST_ITERATIONS = 25
 
 
 def fit_all(firms: pd.DataFrame) -> dict[str, dict]:
     """Every declared model fitted on the firms, by key, in the order of the declarations; beside a
     paper model that a wave cannot estimate only because some of its predictors do not vary (one
     cluster), the same model without them; and each robustness model compared with its paper model."""
-    fits = {spec.key: fit(spec, firms) for spec in model_specs.SPECS}
+    papers = {paper.key: paper for paper in model_specs.paper_models()}
+    compared = {spec.key: papers[spec.twin_of] for spec in model_specs.SPECS
+                if spec.twin_of in papers and spec.outcome == papers[spec.twin_of].outcome
+                and spec.subset == papers[spec.twin_of].subset}
+    fits, later = {}, []
+
+    def comparison(twin: ModelSpec, twin_design: tuple | None) -> None:
+        paper = compared[twin.key]
+        found = _guarded(lambda: compare(paper, fits[paper.key], twin, fits[twin.key], firms, twin_design=twin_design))
+        if found is not None:
+            fits[twin.key]["comparison"] = found
+
+    # Each design is built once for its fit, and a twin is compared with its paper model while its own
+    # design is at hand (the paper model's is built again: one design in memory beside it, not all).
+    for spec in model_specs.SPECS:
+        designed = _designed(spec, firms)
+        fits[spec.key] = fit(spec, firms, designed)
+        if spec.key in compared:
+            if compared[spec.key].key in fits:
+                comparison(spec, designed)
+            else:
+                later.append(spec)
+        del designed
     for spec in model_specs.paper_models():
         dropped = tuple((fits[spec.key].get("not_estimated") or {}).get("constant_terms") or ())
         if dropped and len(dropped) < len(spec.predictors):
             reduced = spec.without(dropped)
             fits[reduced.key] = fit(reduced, firms) | {"reduces": spec.key, "dropped": list(dropped)}
-    for spec in model_specs.SPECS:
-        paper = next((p for p in model_specs.paper_models() if p.key == spec.twin_of), None)
-        if paper is not None and spec.outcome == paper.outcome and spec.subset == paper.subset:
-            comparison = _guarded(lambda: compare(paper, fits[paper.key], spec, fits[spec.key], firms))
-            if comparison is not None:
-                fits[spec.key]["comparison"] = comparison
+    for spec in later:
+        comparison(spec, None)
     return fits
 
 
@@ -67,12 +88,28 @@ def model_firms(spec: ModelSpec, firms: pd.DataFrame) -> pd.DataFrame:
 
 
 def design(spec: ModelSpec, firms: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """The outcome and the design matrix (a constant first) on the model's firms."""
+    """The outcome and the design matrix (a constant first) on the model's firms.
+
+    The design is one float64 block, written column by column into a (terms x firms) array whose
+    transpose the frame holds without a copy: `X.to_numpy()` is then a view, laid out in memory as
+    pandas lays out a frame of float columns (column after column), so the fits read the same bits
+    in the same order."""
     firms = model_firms(spec, firms)
-    columns = {"const": pd.Series(1.0, index=firms.index)}
-    for name in spec.predictors:
-        columns[name] = _column(name, firms)
-    return _column(spec.outcome, firms).astype(float), pd.DataFrame(columns).astype(float)
+    names = ["const", *spec.predictors]
+    values = np.empty((len(names), len(firms)))
+    values[0] = 1.0
+    for row, name in enumerate(spec.predictors, start=1):
+        values[row] = _column(name, firms).astype(float)
+    return (_column(spec.outcome, firms).astype(float),
+            pd.DataFrame(values.T, index=firms.index, columns=names, copy=False))
+
+
+def _designed(spec: ModelSpec, firms: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame] | None:
+    """The design, or None where building it fails (`fit` then builds it again and says why)."""
+    try:
+        return design(spec, firms)
+    except NUMERICAL_FAULTS:
+        return None
 
 
 def _column(name: str, firms: pd.DataFrame) -> pd.Series:
@@ -80,10 +117,11 @@ def _column(name: str, firms: pd.DataFrame) -> pd.Series:
     return firms[source] if derive is None else derive(firms[source])
 
 
-def fit(spec: ModelSpec, firms: pd.DataFrame) -> dict:
-    """The fitted model as the contract's `results.json` describes it (null where undefined), with diagnostics."""
+def fit(spec: ModelSpec, firms: pd.DataFrame, designed: tuple[pd.Series, pd.DataFrame] | None = None) -> dict:
+    """The fitted model as the contract's `results.json` describes it (null where undefined), with diagnostics;
+    on `designed`, its outcome and design, when already built."""
     try:
-        y, X = design(spec, firms)
+        y, X = design(spec, firms) if designed is None else designed
     except NUMERICAL_FAULTS as error:
         return _not_fitted(spec, len(firms), {"reason": "numerical", "detail": _sentence(error)})
     problem = _degenerate(spec, y, X)
@@ -128,13 +166,29 @@ def _clusters(firms: pd.DataFrame) -> int | None:
 def _fit_logit(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | None) -> dict:
     names, Xa, ya = list(X.columns), X.to_numpy(dtype=float), y.to_numpy(dtype=float)
     n, k = Xa.shape
-    result = Logit(ya, Xa).fit(disp=0, maxiter=MAX_ITERATIONS, method="newton")
-    params = np.asarray(result.params, dtype=float)
-    converged = bool(result.mle_retvals.get("converged", False)) and bool(np.all(np.isfinite(params)))
-    fitted = 1 / (1 + np.exp(-(Xa @ params)))
-    check = n <= ALWAYS_CHECK_SEPARATION_UP_TO or diagnostics.fit_looks_separated(
-        converged, fitted, params[1:], Xa[:, 1:].std(axis=0))
-    separation = design_checks.separation_by(Xa, ya, names) if check else {"kind": "none"}
+    # A separated logit has no maximum-likelihood estimates, and its Newton search runs to MAX_ITERATIONS
+    # without converging: a small wave is checked before it is fitted, a large one once its first
+    # FIRST_ITERATIONS have not converged, and a separated one is not fitted further.
+    separation = design_checks.separation_by(Xa, ya, names) if n <= ALWAYS_CHECK_SEPARATION_UP_TO else None
+    if separation is None or separation["kind"] == "none":
+        with warnings.catch_warnings(record=True) as first:
+            warnings.simplefilter("always")
+            result = Logit(ya, Xa).fit(disp=0, maxiter=FIRST_ITERATIONS if separation is None else MAX_ITERATIONS,
+                                       method="newton")
+        if separation is None and not _converged(result):
+            separation = design_checks.separation_by(Xa, ya, names)
+            if separation["kind"] == "none":
+                # The same search from the start, as if it had never stopped: the same digits.
+                first = []
+                result = Logit(ya, Xa).fit(disp=0, maxiter=MAX_ITERATIONS, method="newton")
+        for caught in first:
+            warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
+        params = np.asarray(result.params, dtype=float)
+        converged = _converged(result)
+        fitted = 1 / (1 + np.exp(-(Xa @ params)))
+        if separation is None:
+            check = diagnostics.fit_looks_separated(converged, fitted, params[1:], Xa[:, 1:].std(axis=0))
+            separation = design_checks.separation_by(Xa, ya, names) if check else {"kind": "none"}
     epv = diagnostics.events_per_variable(ya, len(spec.predictors))
     checks = {"separation": separation["kind"], "events_per_variable": epv,
               "clustered_errors": _clustering_note(clusters, k)}
@@ -166,6 +220,10 @@ def _fit_logit(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | N
         checks |= _guarded(lambda: diagnostics.marginal_effects(Xa, params, covariance, names), notes) or {}
     document["diagnostics"] = checks
     return document
+
+
+def _converged(result) -> bool:
+    return bool(result.mle_retvals.get("converged", False)) and bool(np.all(np.isfinite(result.params)))
 
 
 def _firth(spec: ModelSpec, Xa: np.ndarray, ya: np.ndarray, names: list[str], needed: bool,
@@ -273,14 +331,15 @@ def _clustering_note(clusters: int | None, k: int) -> dict | None:
             "wild_bootstrap_draws": 2 ** clusters}
 
 
-def compare(paper: ModelSpec, paper_fit: dict, twin: ModelSpec, twin_fit: dict, firms: pd.DataFrame) -> dict | None:
+def compare(paper: ModelSpec, paper_fit: dict, twin: ModelSpec, twin_fit: dict, firms: pd.DataFrame,
+            twin_design: tuple[pd.Series, pd.DataFrame] | None = None) -> dict | None:
     """The paper's model beside its twin on the same firms: AIC and BIC of each and, when one is nested in
     the other (its design's columns lie in the span of the other's), the likelihood-ratio test (logit)
     or F test (OLS) of the restriction."""
     if paper_fit.get("llf") is None or twin_fit.get("llf") is None:
         return None
     _, X_paper = design(paper, firms)
-    y, X_twin = design(twin, firms)
+    y, X_twin = design(twin, firms) if twin_design is None else twin_design
     n = len(y)
     criteria = {key: diagnostics.information_criteria(fit_["llf"], X.shape[1], n)
                 for key, fit_, X in ((paper.key, paper_fit, X_paper), (twin.key, twin_fit, X_twin))}
@@ -312,8 +371,9 @@ def _spans(general: np.ndarray, restricted: np.ndarray) -> bool:
     scale = np.linalg.norm(restricted, axis=0)
     scale[scale == 0] = 1.0
     target = restricted / scale
-    solution, *_ = np.linalg.lstsq(general / np.linalg.norm(general, axis=0), target, rcond=None)
-    residual = target - (general / np.linalg.norm(general, axis=0)) @ solution
+    general = general / np.linalg.norm(general, axis=0)
+    solution, *_ = np.linalg.lstsq(general, target, rcond=None)
+    residual = target - general @ solution
     return bool(np.max(np.abs(residual)) < 1e-8)
 
 

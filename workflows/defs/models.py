@@ -2,6 +2,7 @@
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 from workflows.analysis import model_specs, regression
 from workflows.warehouse import documents
@@ -37,13 +38,32 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
 
 def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
     """Every declared model fitted on the wave's firm indices and stored as the wave's model fits."""
-    # Only the models' columns, in firm order so that the same wave gives the same digits.
-    columns = ", ".join(model_specs.columns_used())
-    firms = conn.execute(f"select {columns} from firm_indices where wave = $wave order by firm_id",
-                         {"wave": wave}).df()
-    fits = regression.fit_all(firms)
+    fits = regression.fit_all(model_columns(conn, wave))
     documents.replace(conn, documents.MODEL_FITS, wave, fits)
     return fits
+
+
+def model_columns(conn: duckdb.DuckDBPyConnection, wave: str) -> pd.DataFrame:
+    """The columns the models read, of the wave's firms, in numeric types: a text column (the cluster)
+    arrives as a categorical of its few values, coded in SQL, so that no string per firm reaches Python.
+
+    The firms come in firm_id order: a table's order is whatever the statements that wrote it, run on
+    several threads, left, and the same wave must give the same digits on every machine (a sort of ten
+    million ids costs DuckDB about two seconds)."""
+    columns = model_specs.columns_used()
+    listed = ", ".join(columns)
+    types = {row[0]: row[1] for row in conn.execute(f"describe select {listed} from firm_indices").fetchall()}
+    levels = {column: [row[0] for row in conn.execute(
+        f"select distinct {column} from firm_indices where wave = $wave and {column} is not null order by 1",
+        {"wave": wave}).fetchall()] for column in columns if types[column] == "VARCHAR"}
+    selected = ", ".join(
+        f"cast(coalesce(list_position(${column}_levels, {column}), 0) - 1 as integer) as {column}"
+        if column in levels else column for column in columns)
+    firms = conn.execute(f"select {selected} from firm_indices where wave = $wave order by firm_id",
+                         {"wave": wave} | {f"{column}_levels": values for column, values in levels.items()}).df()
+    for column, values in levels.items():
+        firms[column] = pd.Categorical.from_codes(firms[column].to_numpy(), categories=values)
+    return firms
 
 
 def _not_estimated(fit: dict) -> dict:
