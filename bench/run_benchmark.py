@@ -67,6 +67,7 @@ DUCKDB_READ = (
     "import sys, time, duckdb\n"
     "start = time.perf_counter()\n"
     "conn = duckdb.connect(sys.argv[2])\n"
+    "conn.execute('set enable_progress_bar = false')\n"
     "conn.execute('create table t as select * from read_csv(?, header = true)', [sys.argv[1]]).fetchall()\n"
     "read = time.perf_counter() - start\n"
     "conn.close()\n"
@@ -280,7 +281,9 @@ def median_run(n: int, repeat: int) -> dict:
     runs = []
     with tempfile.TemporaryDirectory(prefix="cleantech-bench-") as scratch:
         source = Path(scratch) / f"bench{n}.csv"
-        write_wave(n, source)
+        # In a process of its own: Linux carries a parent's peak memory at fork into its child's ru_maxrss, so
+        # a benchmark that had generated a large wave itself would charge those gigabytes to every run after it.
+        subprocess.run([sys.executable, __file__, "--write-wave", str(n), str(source)], check=True)
         for attempt in range(1 if n >= RUN_ONCE_FROM else repeat):
             folder = Path(scratch) / f"run{attempt}"
             folder.mkdir()
@@ -378,7 +381,11 @@ if __name__ == "__main__":
                         help="wave sizes in firms (default: 51 10000 100000 1000000 10000000)")
     parser.add_argument("--repeat", type=int, default=3,
                         help=f"runs per size; the median is shown (default 3; from {RUN_ONCE_FROM:,} firms: 1)")
+    parser.add_argument("--write-wave", nargs=2, metavar=("FIRMS", "FILE"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.write_wave:
+        write_wave(int(options.write_wave[0]), Path(options.write_wave[1]))
+        sys.exit(0)
     if any(n < 1 for n in options.sizes):
         parser.error("sizes must be at least 1 firm")
     sys.exit(main(options.sizes, max(options.repeat, 1)))

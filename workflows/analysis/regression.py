@@ -367,14 +367,25 @@ def compare(paper: ModelSpec, paper_fit: dict, twin: ModelSpec, twin_fit: dict, 
 
 
 def _spans(general: np.ndarray, restricted: np.ndarray) -> bool:
-    """Whether every column of `restricted` is a linear combination of `general`'s columns."""
-    scale = np.linalg.norm(restricted, axis=0)
-    scale[scale == 0] = 1.0
-    target = restricted / scale
-    general = general / np.linalg.norm(general, axis=0)
-    solution, *_ = np.linalg.lstsq(general, target, rcond=None)
-    residual = target - general @ solution
-    return bool(np.max(np.abs(residual)) < 1e-8)
+    """Whether every column of `restricted` is a linear combination of `general`'s (a fitted, full-rank design).
+
+    From the R factor of [general | restricted], built a block of firms at a time (a tall-skinny QR):
+    the part of a restricted column's R column below general's rows is its residual on general's span,
+    so no copy of a design is ever made (at ten million firms each is half a gigabyte). Nested when
+    every restricted column lies within SPAN_TOLERANCE of that span, relative to its own length."""
+    k = general.shape[1]
+    factor = np.zeros((0, k + restricted.shape[1]))
+    for start in range(0, general.shape[0], SPAN_BLOCK):
+        block = np.hstack([general[start:start + SPAN_BLOCK], restricted[start:start + SPAN_BLOCK]])
+        factor = np.linalg.qr(np.vstack([factor, block]), mode="r")
+    lengths = np.linalg.norm(factor[:, k:], axis=0)  # R keeps the columns' lengths
+    lengths[lengths == 0] = 1.0
+    residual = np.linalg.norm(factor[k:, k:], axis=0) / lengths
+    return bool(np.max(residual, initial=0.0) < SPAN_TOLERANCE)
+
+
+SPAN_BLOCK = 65_536
+SPAN_TOLERANCE = 1e-8
 
 
 def _degenerate(spec: ModelSpec, y: pd.Series, X: pd.DataFrame) -> dict | None:

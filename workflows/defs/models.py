@@ -38,9 +38,20 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
 
 def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
     """Every declared model fitted on the wave's firm indices and stored as the wave's model fits."""
-    fits = regression.fit_all(model_columns(conn, wave))
+    firms = model_columns(conn, wave)
+    # While numpy fits the models, DuckDB gives back the memory it keeps for speed (its buffers go to its temporary
+    # files): at ten million firms the designs need it, and the run stays within its bound.
+    limit = conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    conn.execute(f"set memory_limit = '{WHILE_FITTING}'")
+    try:
+        fits = regression.fit_all(firms)
+    finally:
+        conn.execute(f"set memory_limit = '{limit}'")
     documents.replace(conn, documents.MODEL_FITS, wave, fits)
     return fits
+
+
+WHILE_FITTING = "128MB"
 
 
 def model_columns(conn: duckdb.DuckDBPyConnection, wave: str) -> pd.DataFrame:

@@ -59,6 +59,7 @@ def open_database(database: Path, wait_seconds: float, poll_seconds: float = 0.2
             raise _damaged(database, error) from None
         try:
             conn.execute("select count(*) from duckdb_tables()").fetchall()
+            conn.execute("set enable_progress_bar = false")  # a long statement draws none into the command's output
             return conn
         except duckdb.Error as error:
             conn.close()
