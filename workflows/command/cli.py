@@ -245,8 +245,9 @@ def validate_command(args) -> int:
 def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
     if outcome.corrections_file:
         applied = outcome.corrections_applied
-        print(f"{applied:,} correction{'s' * (applied != 1)} from {printable(outcome.corrections_file)} applied to the "
-              "wave's cells before validation (the raw file is unchanged).")
+        print(f"{'No' if not applied else f'{applied:,}'} correction{'s' * (applied != 1)} from "
+              f"{printable(outcome.corrections_file)} applied to the wave's cells before validation (the raw file is "
+              "unchanged).")
     if outcome.errors:
         _print_findings(source, outcome, published=wrote_report)
         return EXIT_INVALID
@@ -270,6 +271,7 @@ def _report_outcome(source: Path, outcome, wrote_report: bool) -> int:
 
 def _print_findings(source: Path, outcome, published: bool) -> None:
     from schemas.findings import ITEMS_PER_RULE
+    from workflows.intake.corrections import RULES as CORRECTIONS_RULES  # loaded by the run already
 
     document = json.loads(outcome.validation_json.read_text(encoding="utf-8"))
     errors = document["errors"]
@@ -279,7 +281,8 @@ def _print_findings(source: Path, outcome, published: bool) -> None:
     print(f"{printable(source)}: wave {printable(outcome.wave)} failed validation with {outcome.errors:,} error(s) "
           f"({rules}){consequence}.", file=sys.stderr)
     for item in errors[:SHOWN_ERRORS]:
-        where = f"row {item['row']}" if item["row"] is not None else "file"
+        where = (f"row {item['row']}" if item["row"] is not None
+                 else "corrections file" if item["rule"] in CORRECTIONS_RULES else "file")
         firm = f" (firm {printable(item['firm_id'])})" if item.get("firm_id") else ""
         print(f"  {where}{firm}: {printable(item['message'])} [rule {printable(item['rule'])}]", file=sys.stderr)
     if outcome.errors > SHOWN_ERRORS:

@@ -44,6 +44,7 @@ SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 FILE_RULE = "corrections_file"
 REFUSED_RULE = "correction_refused"
 LEFT_BEHIND_RULE = "corrections_file_removed"
+RULES = (FILE_RULE, REFUSED_RULE, LEFT_BEHIND_RULE)
 
 
 @dataclass(frozen=True)
