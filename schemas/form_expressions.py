@@ -190,9 +190,8 @@ class _Parser:
             return Compiled(f"(not {_truth(arguments[0])})", "boolean", reads)
         if name == "selected":
             cell, code = arguments
-            if not code.sql.startswith("'"):
-                raise UnsupportedExpression("selected() takes a quoted choice name as its second argument")
-            return Compiled(names_code(cell.sql, code.sql[1:-1].replace("''", "'")), "boolean", reads)
+            choice = _quoted(code, "selected() takes a quoted choice name as its second argument")
+            return Compiled(names_code(cell.sql, choice[1:-1].replace("''", "'")), "boolean", reads)
         if name == "count-selected":
             cell = arguments[0].sql
             return Compiled(f"(case when {has_text(cell)} then len(string_split_regex(trim({cell}), '\\s+')) "
@@ -201,9 +200,8 @@ class _Parser:
             return Compiled(f"length({_text(arguments[0])})", "number", reads)
         if name == "regex":
             subject, pattern = arguments
-            if not pattern.sql.startswith("'"):
-                raise UnsupportedExpression("regex() takes a quoted pattern as its second argument")
-            return Compiled(f"coalesce(regexp_matches({_text(subject)}, {pattern.sql}), false)", "boolean", reads)
+            pattern_sql = _quoted(pattern, "regex() takes a quoted pattern as its second argument")
+            return Compiled(f"coalesce(regexp_matches({_text(subject)}, {pattern_sql}), false)", "boolean", reads)
         condition, then, otherwise = arguments
         result_type = then.type if then.type == otherwise.type else "text"
         render = {"number": _number, "boolean": _truth}.get(result_type, _text)
@@ -219,6 +217,13 @@ def _number(value: Compiled) -> str:
     if value.type == "boolean":
         return f"(case when {value.sql} then 1 else 0 end)"
     return value.sql
+
+
+def _quoted(argument: Compiled, refusal: str) -> str:
+    """The SQL of an argument that must be a string literal (a choice name, a pattern), else the refusal."""
+    if not argument.sql.startswith("'"):
+        raise UnsupportedExpression(refusal)
+    return argument.sql
 
 
 def _text(value: Compiled) -> str:

@@ -57,11 +57,9 @@ def wave_results(conn: duckdb.DuckDBPyConnection, wave: str, items_per_rule: int
 def applied_corrections(conn: duckdb.DuckDBPyConnection, wave: str, version: staging.Version) -> dict:
     """The corrections file applied to the published cells: its name, sha256 and every correction, in its order
     (the values of a personal column are never shown)."""
-    from workflows.intake.corrections import applied_of  # intake code, imported by a corrected wave only
+    from workflows.intake.corrections import applied_of, corrections_path  # imported by a corrected wave only
     from schemas.questionnaire import PERSONAL_COLUMNS
 
-    name = conn.execute("select any_value(source_name) from staging.corrections where wave = $wave and "
-                        "corrections_sha256 = $sha", {"wave": wave, "sha": version.corrections_sha256}).fetchall()
     applied = []
     for row in applied_of(conn, wave, version):
         personal = row["column"] in PERSONAL_COLUMNS
@@ -70,7 +68,7 @@ def applied_corrections(conn: duckdb.DuckDBPyConnection, wave: str, version: sta
             "old_value": None if personal else row["old_value"], "new_value": None if personal else row["new_value"],
             "values_shown": not personal, "reason": row["reason"], "who": row["who"], "when": row["when"],
         })
-    return {"file": (name[0][0] if name else None) or f"{wave}.csv", "sha256": version.corrections_sha256, "applied": applied}
+    return {"file": corrections_path("", wave).name, "sha256": version.corrections_sha256, "applied": applied}
 
 
 def listed_findings(findings: pd.DataFrame, counts: dict[str, int], items_per_rule: int | None) -> dict:

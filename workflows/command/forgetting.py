@@ -97,7 +97,9 @@ def forget_wave(wave: str) -> Forgotten:
         finally:
             if conn is not None:
                 conn.close()
-    corrections = Path(settings.get("CLEANTECH_CORRECTIONS_DIR")) / f"{wave}.csv"
+    from workflows.intake.corrections import corrections_path  # the intake's, loaded by `forget` alone
+
+    corrections = corrections_path(settings.get("CLEANTECH_CORRECTIONS_DIR"), wave)
     return Forgotten(wave, archive, rows, sum(1 for n in held.values() if n), events,
                      corrections if corrections.exists() else None)
 

@@ -196,12 +196,7 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
     `corrections_sha` is the sha256 of the wave's corrections file, "none" without one."""
     latest_attempt = _latest(instance, dg.AssetKey("raw_wave"), wave)
     report = _latest(instance, dg.AssetKey("wave_report"), wave)
-    reported = report.asset_materialization.metadata if report else {}
-    reported_version = (reported["raw_sha256"].value if report else None,
-                        reported["corrections_sha256"].value if "corrections_sha256" in reported else "none")
-    attempted = latest_attempt.asset_materialization.metadata if latest_attempt else {}
-    attempted_version = (attempted["raw_sha256"].value if latest_attempt else None,
-                         attempted["corrections_sha256"].value if "corrections_sha256" in attempted else "none")
+    reported_version, attempted_version = _version_of(report), _version_of(latest_attempt)
     if attempted_version == (sha, corrections_sha) != reported_version:
         return None  # this very file, so corrected, was judged and not published: only a change can help
     if report is None:
@@ -221,6 +216,13 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
     if compared and compared.asset_materialization.metadata["previous_wave"].value != (predecessor or "none"):
         return f"its predecessor is now wave {predecessor}"
     return None
+
+
+def _version_of(event) -> tuple[str | None, str]:
+    """The (raw file, corrections file) sha256 a materialization recorded: (None, "none") for none."""
+    metadata = event.asset_materialization.metadata if event else {}
+    return (metadata["raw_sha256"].value if "raw_sha256" in metadata else None,
+            metadata["corrections_sha256"].value if "corrections_sha256" in metadata else "none")
 
 
 def current_predecessor(instance: dg.DagsterInstance, wave: str) -> str | None:

@@ -36,6 +36,10 @@ def regression_models(context: dg.AssetExecutionContext, warehouse: dg.ResourceP
     return dg.MaterializeResult(metadata=metadata)
 
 
+# What DuckDB may hold while numpy fits the models (`fit_wave`).
+WHILE_FITTING = "128MB"
+
+
 def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
     """Every declared model fitted on the wave's firm indices and stored as the wave's model fits."""
     firms = model_columns(conn, wave)
@@ -49,9 +53,6 @@ def fit_wave(conn: duckdb.DuckDBPyConnection, wave: str) -> dict[str, dict]:
         conn.execute(f"set memory_limit = '{limit}'")
     documents.replace(conn, documents.MODEL_FITS, wave, fits)
     return fits
-
-
-WHILE_FITTING = "128MB"
 
 
 def model_columns(conn: duckdb.DuckDBPyConnection, wave: str) -> pd.DataFrame:

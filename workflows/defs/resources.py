@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from schemas.codebook import WAVE_ID
+from workflows.intake.corrections import corrections_path
 from workflows.intake.files import files_of_wave, two_files
 
 from workflows import settings
@@ -52,7 +53,7 @@ class WaveFiles:
 
     def corrections_of(self, wave: str) -> Path:
         """The wave's corrections file: `<corrections_dir>/<wave>.csv` (it need not exist)."""
-        return self.corrections_dir / f"{checked_wave(wave)}.csv"
+        return corrections_path(self.corrections_dir, checked_wave(wave))
 
     def published_dir(self, wave: str) -> Path:
         """Where a successful run writes the contract's files: `--out`, else `<outputs_dir>/<wave>`."""

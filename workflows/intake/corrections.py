@@ -86,7 +86,8 @@ class CorrectionsFile:
         return self.path.name if self.path else None
 
 
-def corrections_path(folder: Path, wave: str) -> Path:
+def corrections_path(folder: Path | str, wave: str) -> Path:
+    """A wave's corrections file: `<wave id>.csv` in the corrections folder (it need not exist)."""
     return Path(folder) / f"{wave}.csv"
 
 
@@ -374,7 +375,7 @@ def corrections_left_behind(conn: duckdb.DuckDBPyConnection, wave: str) -> list[
     """A warning when the wave's published version was corrected and no corrections file is there any more."""
     published = conn.execute(
         """
-        select waves.corrections_sha256, any_value(lines.source_name), count(lines.line)
+        select waves.corrections_sha256, count(lines.line)
         from waves left join staging.corrections as lines
           on lines.wave = waves.wave and lines.corrections_sha256 = waves.corrections_sha256
         where waves.wave = $wave and waves.corrections_sha256 <> ''
@@ -382,9 +383,9 @@ def corrections_left_behind(conn: duckdb.DuckDBPyConnection, wave: str) -> list[
         """, {"wave": wave}).fetchall()
     if not published:
         return []
-    _, name, lines = published[0]
+    lines = published[0][1]
     return [Finding(LEFT_BEHIND_RULE, None, None, None, None, (
-        f"The published version of wave {wave} was corrected by the corrections file {name or wave + '.csv'} "
+        f"The published version of wave {wave} was corrected by the corrections file {corrections_path('', wave)} "
         f"({lines:,} line{'s' * (lines != 1)}), but the corrections folder has none for the wave now: this run "
         "judged the raw file's cells as they are, and publishing it drops those corrections. Put the file back if "
         "that is not meant."), WARNING)]
@@ -400,7 +401,6 @@ def applied_of(conn: duckdb.DuckDBPyConnection, wave: str, version: Version) -> 
         """, {"wave": wave, **version.params})
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
 
 
 def store_received(conn: duckdb.DuckDBPyConnection, wave: str, received: CorrectionsFile) -> None:
@@ -423,9 +423,8 @@ def store_received(conn: duckdb.DuckDBPyConnection, wave: str, received: Correct
                 select corrections_sha256 from waves where wave = $wave))
             """, {"wave": wave, "sha": received.sha256})
         conn.register("received_lines", frame)
-        conn.execute("insert into staging.corrections by name select $wave as wave, $sha as corrections_sha256, "
-                     "$name as source_name, * from received_lines",
-                     {"wave": wave, "sha": received.sha256, "name": received.name})
+        conn.execute("insert into staging.corrections by name select $wave as wave, $sha as corrections_sha256, * "
+                     "from received_lines", {"wave": wave, "sha": received.sha256})
         conn.unregister("received_lines")
         conn.commit()
     except BaseException:

@@ -53,6 +53,8 @@ CHUNK = 1 << 20
 MAX_COLUMNS = 10_000
 MAX_CELL_CHARACTERS = 4 * 1024 * 1024
 MAX_NAME_CHARACTERS = 256
+# How much of a file's end is read to see whether its last record is empty (`_ends_with_empty_record`).
+TAIL_BYTES = 1 << 20
 # Records go to DuckDB in batches bounded in number and in text, so memory does not grow with the file.
 BATCH_RECORDS = 50_000
 BATCH_BYTES = 32 * 1024 * 1024
@@ -547,17 +549,13 @@ def load_clean_file(conn: duckdb.DuckDBPyConnection, raw: RawFile) -> int | None
 
 def _ends_with_empty_record(raw: RawFile) -> bool:
     """Whether the file's last line holds only separators and spaces (records a spreadsheet leaves empty at the end,
-    which the record-by-record path drops with a warning): read from the file's tail, not its whole."""
+    which the record-by-record path drops with a warning): read from the file's last TAIL_BYTES, not its whole.
+    A last line longer than that is judged by its end, which can only send a file to the careful path."""
     with raw.text.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
         handle.seek(max(0, handle.tell() - TAIL_BYTES))
-        tail = handle.read().rstrip(b"\r\n")
-    last = tail.rsplit(b"\n", 1)[-1]
-    return len(tail) == TAIL_BYTES and b"\n" not in tail or not last.replace(b",", b"").strip()
-
-
-# Enough of a file's end to hold its last line (a longer one is read by the record-by-record path).
-TAIL_BYTES = 1 << 20
+        last = handle.read().rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    return not last.replace(b",", b"").strip()
 
 
 def _count_clean_records(raw: RawFile) -> int | None:
@@ -832,10 +830,10 @@ def stage_attempt(conn: duckdb.DuckDBPyConnection, raw: RawFile, wave: str,
                 staged = stage_records(conn, raw, wave, items_per_rule, version.corrections_sha256)
             n_rows = staged.n_rows
             verdict = verdict + staged.verdict
-            if n_rows:  # the lines without a fault are checked too: every problem of the file in one round
+            if n_rows:
+                # The corrections file's lines without a fault are checked too: every problem of it in one round.
                 applied = apply_corrections(conn, wave, version, received, raw.contract_columns)
                 verdict = verdict + _located(raw, Verdict.of(applied.refused, items_per_rule))
-            if n_rows:
                 judging = time.perf_counter()
                 conn.execute(f"create or replace temp view wave_rows as {staging.attempt_rows(wave, version)}")
                 columns = [c for c in questionnaire.columns if c in raw.contract_columns]

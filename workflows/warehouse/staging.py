@@ -86,7 +86,6 @@ create table if not exists staging.correction_files (
 create table if not exists staging.corrections (
     wave varchar not null,
     corrections_sha256 varchar not null,
-    source_name varchar not null,
     line bigint not null,
     firm_id varchar,
     "row" bigint,
