@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from schemas.form_expressions import UnsupportedExpression, condition
+from workflows.paths import CACHE_DIR
 
 # XLSForm's question types (as pyxform names them) and the project's kinds.
 KINDS = {
@@ -86,7 +87,7 @@ def read_form(path: Path) -> Form:
 
 
 # Forms read by pyxform, as JSON named by the digest of the workbook's bytes and of their reader.
-FORM_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "forms"
+FORM_CACHE = CACHE_DIR / "forms"
 
 
 def _cache_key(path: Path) -> str:

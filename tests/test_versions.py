@@ -6,11 +6,12 @@ from workflows.definitions import defs
 from workflows.paths import PROJECT_ROOT
 from workflows.versions import COVERED
 
-# Modules no asset runs: the command line and the UI it starts, the raw folder's scan (the sensor's), automation.
+# Modules no asset runs: the command line and the UI it starts, the raw folder's scan (the sensor's), automation,
+# the Dagster instance's storage.
 NOT_RUN_BY_ASSETS = {
     *(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "workflows" / "command").glob("*.py")),
     "workflows/intake/raw_folder.py", "workflows/definitions.py", "workflows/defs/automation.py",
-    "workflows/defs/jobs.py",
+    "workflows/defs/jobs.py", "workflows/instance_storage.py",
 }
 
 

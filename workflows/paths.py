@@ -14,3 +14,5 @@ OUTPUTS_DIR = DATA_DIR / "outputs"
 WAREHOUSE_DIR = DATA_DIR / "warehouse"
 WAREHOUSE_FILE = WAREHOUSE_DIR / "survey.duckdb"
 DAGSTER_HOME = PROJECT_ROOT / ".dagster"
+# What a run would otherwise compute again from unchanged files (forms, code scans); safe to delete.
+CACHE_DIR = PROJECT_ROOT / ".cache"

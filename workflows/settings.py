@@ -25,7 +25,7 @@ DEFAULTS = {
 
 # The embedded Dagster instance: local storage in DAGSTER_HOME, no telemetry (runs are offline).
 # Runs that use the warehouse pool are queued one at a time by the daemon's run queue.
-INSTANCE_CONFIG = """\
+_INSTANCE_SETTINGS = """\
 telemetry:
   enabled: false
 concurrency:
@@ -36,6 +36,15 @@ concurrency:
 run_monitoring:
   enabled: true
 """
+# Dagster's SQLite storage, in the same files, with an event log that keeps its connections open
+# (`workflows/instance_storage.py`).
+INSTANCE_CONFIG = _INSTANCE_SETTINGS + """\
+instance_class:
+  module: workflows.instance_storage
+  class: ProjectInstance
+"""
+# What earlier releases wrote: a home holding exactly this is given the current configuration.
+EARLIER_INSTANCE_CONFIGS = (_INSTANCE_SETTINGS,)
 
 
 def apply_defaults() -> None:
@@ -45,10 +54,18 @@ def apply_defaults() -> None:
     home = os.environ["DAGSTER_HOME"]
     os.makedirs(home, exist_ok=True)
     instance_config = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(instance_config):
+    if not os.path.exists(instance_config) or _read(instance_config) in EARLIER_INSTANCE_CONFIGS:
         with open(instance_config, "w", encoding="utf-8") as handle:
             handle.write(INSTANCE_CONFIG)
     os.makedirs(os.path.dirname(os.environ["CLEANTECH_WAREHOUSE"]) or ".", exist_ok=True)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def get(name: str) -> str:

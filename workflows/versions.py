@@ -10,10 +10,12 @@ change elsewhere (the command line, the UI) makes nothing stale.
 
 import ast
 import hashlib
+import json
+import os
 from functools import cache
 from pathlib import Path
 
-from workflows.paths import PROJECT_ROOT
+from workflows.paths import CACHE_DIR, PROJECT_ROOT
 
 PROJECT_PACKAGES = ("workflows", "schemas")
 
@@ -69,31 +71,73 @@ def _files_of(module: str) -> list[Path]:
 
 
 @cache
-def _tree(path: Path) -> ast.Module:
-    """The file's syntax tree, parsed once per process (every asset's closure shares most files)."""
-    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+def _imports(path: Path) -> tuple[str, ...]:
+    return tuple(_scanned(path)["imports"])
 
 
 @cache
-def _imports(path: Path) -> tuple[str, ...]:
+def _reads(path: Path) -> tuple[str, ...]:
+    return tuple(_scanned(path)["reads"])
+
+
+# What each source file imports and reads, kept by the digest of its bytes and of this module:
+# parsing the project's 65 files took 0.25 s of every run.
+SCAN_CACHE = CACHE_DIR / "code_versions.json"
+_SCANNER = Path(__file__).read_bytes()
+MAX_KEPT_SCANS = 1000
+
+
+def _scanned(path: Path) -> dict[str, list[str]]:
+    source = path.read_bytes()
+    key = hashlib.sha256(_SCANNER + source).hexdigest()
+    kept = _kept_scans()
+    if not isinstance(scan := kept.get(key), dict):
+        tree = ast.parse(source, str(path))
+        if len(kept) > MAX_KEPT_SCANS:  # scans of files long since edited: start afresh
+            kept.clear()
+        scan = kept[key] = {"imports": _imports_in(tree), "reads": _reads_in(tree)}
+        _keep_scans(kept)
+    return scan
+
+
+@cache
+def _kept_scans() -> dict:
+    try:
+        kept = json.loads(SCAN_CACHE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _keep_scans(kept: dict) -> None:
+    """Write the scans atomically; a folder that cannot be written only costs the next run time."""
+    try:
+        SCAN_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        pending = SCAN_CACHE.with_name(f".{SCAN_CACHE.name}.{os.getpid()}.tmp")
+        pending.write_text(json.dumps(kept, sort_keys=True), encoding="utf-8")
+        os.replace(pending, SCAN_CACHE)
+    except OSError:
+        pass
+
+
+def _imports_in(tree: ast.Module) -> list[str]:
     names = []
-    for node in ast.walk(_tree(path)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
             # `from workflows import sql` imports the module workflows.warehouse.sql.
             names.extend(f"{node.module}.{alias.name}" for alias in node.names)
-    return tuple(names)
+    return names
 
 
-@cache
-def _reads(path: Path) -> tuple[str, ...]:
-    for node in _tree(path).body:
+def _reads_in(tree: ast.Module) -> list[str]:
+    for node in tree.body:
         if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "READS" for t in node.targets)
                 and isinstance(node.value, ast.Tuple)):
-            return tuple(element.value for element in node.value.elts if isinstance(element, ast.Constant))
-    return ()
+            return [element.value for element in node.value.elts if isinstance(element, ast.Constant)]
+    return []
 
 
 @cache
