@@ -2,6 +2,7 @@
 form, and the programs over many firms by cutting planes."""
 
 import numpy as np
+import pandas as pd
 
 from workflows.analysis import design_checks
 from workflows.analysis.design_checks import _alone_verdicts, _direction, _signed_rows, _strict, separation_by
@@ -81,3 +82,32 @@ def test_many_firms_are_checked_by_cutting_planes_with_the_verdicts_of_one_progr
         assert separation_by(X, y, names) == whole, how
         kinds.append(whole["kind"])
     assert kinds == ["none", "quasi-complete", "complete", "quasi-complete"]
+
+
+def test_a_large_logit_separated_by_one_predictor_is_seen_before_it_is_fitted(monkeypatch):
+    """The closed-form look finds a predictor that separates alone (so the logit skips its Newton search), never
+    one that does not, and says nothing of a design without a constant column of ones."""
+    from workflows.analysis import regression
+    from workflows.analysis.model_specs import ModelSpec
+
+    rng = np.random.default_rng(7)
+    n = 3_000
+    loan, size = rng.integers(0, 2, n).astype(float), rng.normal(size=n)
+    y = (rng.random(n) < 0.4).astype(float)
+    y[loan == 1] = 1.0  # every firm with a loan spends: quasi-complete separation by `loan` alone
+    X = np.c_[np.ones(n), loan, size]
+    names = ["const", "loan", "size"]
+    assert design_checks.separated_alone(X, y, names)
+    assert not design_checks.separated_alone(X, (rng.random(n) < 0.4).astype(float), names)
+    assert not design_checks.separated_alone(X[:, 1:], y, names[1:])
+    assert not design_checks.separated_alone(np.c_[2 * np.ones(n), loan], y, ["const", "loan"])
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a separated logit was handed to Newton's search")
+
+    monkeypatch.setattr(regression, "Logit", no_search)
+    spec = ModelSpec(key="spends_logit", family="logit", outcome="spends", predictors=("loan", "size"),
+                     title="spending", label="spends")
+    document = regression._fit_logit(spec, pd.Series(y), pd.DataFrame(X, columns=names), None)
+    assert document["not_estimated"]["reason"] == "separation"
+    assert document["diagnostics"]["separated_by"]["terms"] == ["loan"]

@@ -76,6 +76,21 @@ def test_firth_and_its_profile_inference_agree_with_firthmodels(name, X, y):
     np.testing.assert_allclose(2 * stats.norm.sf(np.abs(mine["tvalues"])), mine["pvalues"], rtol=1e-9)
 
 
+@pytest.mark.parametrize("name,X,y", list(designs()), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_large_wave_passes_of_firths_fit_reach_firthmodels_estimates(name, X, y, monkeypatch):
+    """Above EXACT_HESSIAN_FIRMS_LIMIT firms the fit takes its faster passes (one logarithm, the hat values from
+    L^-1 X'); on these designs, as if they were that large, it reaches the same penalised maximum."""
+    from workflows.analysis import firth
+
+    monkeypatch.setattr(firth, "EXACT_HESSIAN_FIRMS_LIMIT", 0)
+    mine = firth_logit(X, y, profile=False)
+    reference = firthmodels_reference(X, y)
+    assert mine["penalised_llf"] == pytest.approx(reference["penalised_llf"], abs=1e-7)
+    # The augmented information's steps shrink only geometrically under separation: they stop within 1e-5.
+    np.testing.assert_allclose(mine["params"], reference["params"], rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(mine["bse"], reference["bse"], rtol=1e-5)
+
+
 def test_profile_and_wald_p_values_differ_where_the_penalised_likelihood_is_skewed():
     # One covariate, quasi-completely separated: Wald's symmetric test understates the evidence.
     X, y = two_by_two(5, 0, 5, 10)

@@ -34,26 +34,33 @@ PROFILE_INTERVALS_FIRMS_LIMIT = 5_000
 PROFILE_TESTS_FIRMS_LIMIT = 200_000
 
 
+# Up to this many firms Newton's steps use the penalised likelihood's exact Hessian (its cost grows
+# as firms x predictors³); above it, the augmented information, whose steps converge more slowly,
+# and each pass over the firms is written for speed.
+EXACT_HESSIAN_FIRMS_LIMIT = 200_000
+
+
 class FirthFailure(ArithmeticError):
     """The penalised fit could not be computed (a singular information matrix)."""
 
 
 def _penalised(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
     eta = X @ beta
-    # log p and log(1 - p) without overflow or log(0).
-    loglik = float(-(y @ np.logaddexp(0.0, -eta)) - ((1 - y) @ np.logaddexp(0.0, eta)))
-    p = 1 / (1 + np.exp(-eta))
+    if X.shape[0] > EXACT_HESSIAN_FIRMS_LIMIT:
+        # The same, with one pass of logarithms instead of two, and p from it: -log(1 - p) = -log p + eta.
+        minus_log_p = np.logaddexp(0.0, -eta)
+        loglik = -float(np.sum(minus_log_p) + (1 - y) @ eta)
+        p = np.exp(-minus_log_p)
+    else:
+        # log p and log(1 - p) without overflow or log(0).
+        loglik = float(-(y @ np.logaddexp(0.0, -eta)) - ((1 - y) @ np.logaddexp(0.0, eta)))
+        p = 1 / (1 + np.exp(-eta))
     weights = p * (1 - p)
     information = X.T @ (X * weights[:, None])
     sign, logdet = np.linalg.slogdet(information)
     if sign <= 0 or not np.isfinite(logdet):
         raise FirthFailure("the information matrix is singular")
     return loglik + 0.5 * logdet, loglik, p, weights, information
-
-
-# Up to this many firms Newton's steps use the penalised likelihood's exact Hessian (its cost grows
-# as firms x predictors³); above it, the augmented information, whose steps converge more slowly.
-EXACT_HESSIAN_FIRMS_LIMIT = 200_000
 
 
 def _derivatives(X: np.ndarray, y: np.ndarray, p: np.ndarray, weights: np.ndarray, information: np.ndarray,
@@ -70,6 +77,11 @@ def _derivatives(X: np.ndarray, y: np.ndarray, p: np.ndarray, weights: np.ndarra
         factor = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as error:
         raise FirthFailure("the information matrix is singular") from error
+    if not exact:
+        # A' = L^-1 X', row by row of X' (contiguous), and h from its columns: a third of the time of the lines below.
+        At = np.linalg.inv(factor) @ X.T
+        h = np.einsum("ji,ji->i", At, At) * weights
+        return X.T @ (y - p + h * (0.5 - p)), [X.T @ (X * (weights * (1 + h))[:, None])]
     # A = X L^-T through the k x k inverse: a triangular solve against the n columns of X' costs more.
     A = X @ np.linalg.inv(factor).T
     h = np.sum(A * A, axis=1) * weights
