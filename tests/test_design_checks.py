@@ -111,3 +111,13 @@ def test_a_large_logit_separated_by_one_predictor_is_seen_before_it_is_fitted(mo
     document = regression._fit_logit(spec, pd.Series(y), pd.DataFrame(X, columns=names), None)
     assert document["not_estimated"]["reason"] == "separation"
     assert document["diagnostics"]["separated_by"]["terms"] == ["loan"]
+
+
+def test_the_few_distinct_rows_are_those_np_unique_finds_and_many_are_none():
+    rng = np.random.default_rng(3)
+    for columns in (1, 2, 3):
+        values = rng.integers(0, 2, (500, columns)).astype(float)
+        np.testing.assert_array_equal(design_checks._few_rows(values, 12), np.unique(values, axis=0))
+    assert design_checks._few_rows(rng.normal(size=(500, 1)), 12) is None
+    assert design_checks._few_rows(rng.integers(0, 13, (500, 1)).astype(float), 12) is None
+    assert design_checks._few_rows(np.empty((0, 1)), 12).shape == (0, 1)

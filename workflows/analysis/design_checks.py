@@ -11,7 +11,6 @@ import math
 from itertools import combinations
 
 import numpy as np
-import pandas as pd
 from scipy import optimize
 
 # Condition number (of the columns scaled to unit length, constant included) above which
@@ -248,6 +247,26 @@ def _smallest_set(signs: np.ndarray, base: list[int], predictors: list[int], kin
     return None
 
 
+# The combinations of the separating predictors' values listed as `groups`, when there are at most this many.
+GROUPS_LIMIT = 12
+
+
+def _few_rows(values: np.ndarray, limit: int) -> np.ndarray | None:
+    """The distinct rows of `values`, sorted as np.unique sorts them, when there are at most `limit`; else None.
+
+    One pass over the firms per distinct row found, never more than limit + 1, and no copy of the rows:
+    np.unique(values, axis=0) sorts every firm's row (0.4 s and a copy of them at a million firms) to find a few."""
+    remaining = np.ones(len(values), dtype=bool)
+    found = []
+    while remaining.any():
+        if len(found) == limit:
+            return None
+        row = values[int(np.argmax(remaining))]
+        found.append(row)
+        remaining &= ~np.all(values == row, axis=1)
+    return np.unique(np.array(found).reshape(len(found), values.shape[1]), axis=0)
+
+
 def separation_by(X: np.ndarray, y: np.ndarray, names: list[str]) -> dict:
     """Whether the outcome is separated, and by what: `{"kind", "terms", "alone", "perfectly_predicted",
     "groups"}`, each from a separating direction found by linear programming and checked again on
@@ -292,11 +311,8 @@ def separation_by(X: np.ndarray, y: np.ndarray, names: list[str]) -> dict:
     document["perfectly_predicted"] = int(len(y)) if kind == "complete" else int(np.sum(strict))
     if chosen:
         values = X[:, chosen]
-        # The distinct rows by hashing, then sorted: np.unique(values, axis=0) sorts every firm's row (0.4 s at a
-        # million firms) to find a dozen combinations.
-        distinct = pd.DataFrame(values).drop_duplicates().to_numpy()
-        combinations = np.unique(distinct, axis=0)
-        if len(combinations) <= 12:
+        combinations = _few_rows(values, GROUPS_LIMIT)
+        if combinations is not None:
             for combination in combinations:
                 members = np.all(values == combination, axis=1)
                 outcomes = np.unique(y[members])
