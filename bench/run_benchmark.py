@@ -14,9 +14,10 @@ reading it into a table of an in-memory database (`create table t as select * fr
 read_csv(...)`), and into a table of a new database file (its own reader, its own type
 detection); and, for the smallest wave, the floor (`bench/floor.py`): a process that
 imports the same libraries and renders a PDF of as many pages. The smallest wave's run is
-also profiled from its event log: before the first step, each step, between the steps,
-after the last. Prints markdown (the tables the README's "Speed and memory" holds) and a
-verdict per target; exits non-zero if one is missed. Nothing is timed inside the test suite.
+profiled from its event log, and so is the largest: before the first step, each step, between
+the steps, after the last. Prints markdown (the tables the README's "Speed and memory" holds)
+and a verdict per target, each missed one followed by the largest parts of its run; exits
+non-zero if one is missed. Nothing is timed inside the test suite.
 
 A shared 2-core machine is noisy (the same run varies by a tenth or more), so each size
 runs several times; the table shows the run of median total time and the range of totals,
@@ -368,11 +369,24 @@ def main(sizes: list[int], repeat: int) -> int:
               f"WeasyPrint: {smallest['floor']:.2f} s (median of {repeat}); {smallest['n']:,} firms take "
               f"{smallest['total'] / smallest['floor']:.2f}x of it.")
     print_profile(smallest)
+    largest = rows[max(rows)]
+    if largest is not smallest:
+        print_profile(largest)
     print("\nVerdicts against issue 20's targets:\n")
     checks = verdicts(rows)
     for text, met in checks:
         print(f"- {'not run' if met is None else 'met' if met else 'MISSED'}: {text}")
+        missed = next((row for n, row in rows.items() if met is False and text.startswith(f"{n:,} firms")), None)
+        if missed is not None:
+            print(f"  where that run's time went: {largest_parts(missed)}")
     return 0 if all(met is not False for _, met in checks) else 1
+
+
+def largest_parts(row: dict, count: int = 4) -> str:
+    """The run's largest parts by its profile, with their share of its total."""
+    parts = sorted(row["profile"], key=lambda part: part[2], reverse=True)[:count]
+    return "; ".join(f"{part.split(':')[0]} {seconds:.1f} s ({seconds / row['total']:.0%})"
+                     for part, _, seconds, _, _ in parts)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,6 @@ def test_the_profile_of_a_run_adds_up_to_its_total():
     assert seconds["step `raw_wave`"] == 1.5 and seconds["step `wave_report`"] == 2.25
     assert seconds["between steps"] == 0.25 and seconds["process start to the run's first event"] == 3.0
     assert [after for part, _, _, after, _ in parts if part.startswith("step ")] == [0.5, 0.0]
+    # A missed target is followed by the run's largest parts, by this profile.
+    largest = benchmark().largest_parts({"profile": parts, "total": 9.0}, count=2)
+    assert largest == "process start to the run's first event 3.0 s (33%); step `wave_report` 2.2 s (25%)"
