@@ -291,3 +291,35 @@ def test_the_wave_is_read_in_numeric_columns_and_fitted_to_the_same_digits():
     assert clean(fits) == clean(fit_all(frame))
     y, X = regression.design(REPLICATION[0], read)
     assert X.to_numpy().flags["F_CONTIGUOUS"] and np.shares_memory(X.to_numpy(), X.to_numpy())
+
+
+def test_a_large_waves_logit_is_statsmodels_search_a_block_of_firms_at_a_time(monkeypatch):
+    """Above LARGE_WAVE_FIRMS the logit is fitted by blocks (`block_logit.py`): the same Newton steps as statsmodels',
+    to the same estimates, log-likelihood and covariance, and the same verdict when it stops unconverged."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    from workflows.analysis import block_logit
+
+    monkeypatch.setattr(block_logit, "BLOCK", 97)  # many blocks, the last one short
+    data = random_firms(900)
+    y, X = regression.design(REPLICATION[0], data)
+    ya, Xa = y.to_numpy(), X.to_numpy()
+    reference = sm.Logit(ya, Xa).fit(disp=0, method="newton", maxiter=200)
+    mine = block_logit.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=200)
+    assert mine.mle_retvals["converged"] and mine.mle_retvals["iterations"] == reference.mle_retvals["iterations"]
+    np.testing.assert_allclose(mine.params, reference.params, rtol=1e-10)
+    assert mine.llf == pytest.approx(reference.llf, rel=1e-12)
+    np.testing.assert_allclose(mine.cov_params(), reference.cov_params(), rtol=1e-8)
+    with pytest.warns(ConvergenceWarning):
+        stopped = block_logit.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=2)
+    assert not stopped.mle_retvals["converged"]
+
+    # The models take it above the limit, and say what they said of statsmodels' fit.
+    expected = fit(REPLICATION[0], data)
+    monkeypatch.setattr(regression, "LARGE_WAVE_FIRMS", 100)
+    assert isinstance(regression._logit(ya, Xa), block_logit.BlockLogit)
+    by_blocks = fit(REPLICATION[0], data)
+    for figure in ("params", "bse", "pvalues"):
+        assert list(by_blocks[figure].values()) == pytest.approx(list(expected[figure].values()), rel=1e-7)
+    assert by_blocks["llf"] == pytest.approx(expected["llf"], rel=1e-12)
+    assert by_blocks["diagnostics"]["auc"] == pytest.approx(expected["diagnostics"]["auc"], rel=1e-12)

@@ -16,6 +16,9 @@ at the penalised estimates, as logistf reports them; they are not robust to anyt
 
 import numpy as np
 from scipy import optimize, stats
+from scipy.special import expit
+
+from workflows.analysis.block_logit import BLOCK
 
 MAX_STEP = 5.0  # the largest change of one coefficient in one Newton step (logistf's maxstep)
 # Converged: the modified score is negligible, or the steps are; or (where the Hessian is not
@@ -36,7 +39,7 @@ PROFILE_TESTS_FIRMS_LIMIT = 200_000
 
 # Up to this many firms Newton's steps use the penalised likelihood's exact Hessian (its cost grows
 # as firms x predictors³); above it, the augmented information, whose steps converge more slowly,
-# and each pass over the firms is written for speed.
+# computed a block of firms at a time.
 EXACT_HESSIAN_FIRMS_LIMIT = 200_000
 
 
@@ -46,25 +49,59 @@ class FirthFailure(ArithmeticError):
 
 def _penalised(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
     eta = X @ beta
-    if X.shape[0] > EXACT_HESSIAN_FIRMS_LIMIT:
-        # The same, with one pass of logarithms instead of two, and p from it: -log(1 - p) = -log p + eta.
-        minus_log_p = np.logaddexp(0.0, -eta)
-        loglik = -float(np.sum(minus_log_p) + (1 - y) @ eta)
-        p = np.exp(-minus_log_p)
-    else:
-        # log p and log(1 - p) without overflow or log(0).
-        loglik = float(-(y @ np.logaddexp(0.0, -eta)) - ((1 - y) @ np.logaddexp(0.0, eta)))
-        p = 1 / (1 + np.exp(-eta))
+    # log p and log(1 - p) without overflow or log(0).
+    loglik = float(-(y @ np.logaddexp(0.0, -eta)) - ((1 - y) @ np.logaddexp(0.0, eta)))
+    p = 1 / (1 + np.exp(-eta))
     weights = p * (1 - p)
     information = X.T @ (X * weights[:, None])
+    return loglik + 0.5 * _logdet(information), loglik, p, weights, information
+
+
+def _logdet(information: np.ndarray) -> float:
     sign, logdet = np.linalg.slogdet(information)
     if sign <= 0 or not np.isfinite(logdet):
         raise FirthFailure("the information matrix is singular")
-    return loglik + 0.5 * logdet, loglik, p, weights, information
+    return logdet
 
 
-def _derivatives(X: np.ndarray, y: np.ndarray, p: np.ndarray, weights: np.ndarray, information: np.ndarray,
-                 exact: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+def _block_penalised(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
+    """`_penalised` of a large wave, a block of firms at a time (every temporary small), with one pass of
+    logarithms instead of two (-log(1 - p) = -log p + eta); in place of p and the weights, which the
+    derivatives compute again block by block, the coefficients they are at."""
+    loglik, information = 0.0, np.zeros((X.shape[1], X.shape[1]))
+    for start in range(0, X.shape[0], BLOCK):
+        rows, outcome = X[start:start + BLOCK], y[start:start + BLOCK]
+        eta = rows @ beta
+        minus_log_p = np.logaddexp(0.0, -eta)
+        loglik -= float(np.sum(minus_log_p) + (1 - outcome) @ eta)
+        p = np.exp(-minus_log_p)
+        information += (rows.T * (p * (1 - p))) @ rows
+    return loglik + 0.5 * _logdet(information), loglik, beta, None, information
+
+
+def _block_derivatives(X: np.ndarray, y: np.ndarray, beta: np.ndarray, information: np.ndarray
+                       ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The modified score and the augmented information of a large wave (`_derivatives`), a block of firms at a
+    time: the hat values from the columns of L^-1 X' (L the Cholesky factor of X'WX)."""
+    try:
+        inverse = np.linalg.inv(np.linalg.cholesky(information))
+    except np.linalg.LinAlgError as error:
+        raise FirthFailure("the information matrix is singular") from error
+    k = X.shape[1]
+    score, augmented = np.zeros(k), np.zeros((k, k))
+    for start in range(0, X.shape[0], BLOCK):
+        rows, outcome = X[start:start + BLOCK], y[start:start + BLOCK]
+        p = expit(rows @ beta)
+        weights = p * (1 - p)
+        scaled = inverse @ rows.T
+        h = np.einsum("ji,ji->i", scaled, scaled) * weights
+        score += rows.T @ (outcome - p + h * (0.5 - p))
+        augmented += (rows.T * (weights * (1 + h))) @ rows
+    return score, [augmented]
+
+
+def _derivatives(X: np.ndarray, y: np.ndarray, p: np.ndarray, weights: np.ndarray, information: np.ndarray
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The modified score X'(y - p + h (1/2 - p)) and Newton's matrices, best first: the negative
     Hessian of the penalised log-likelihood,
 
@@ -77,18 +114,11 @@ def _derivatives(X: np.ndarray, y: np.ndarray, p: np.ndarray, weights: np.ndarra
         factor = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as error:
         raise FirthFailure("the information matrix is singular") from error
-    if not exact:
-        # A' = L^-1 X', row by row of X' (contiguous), and h from its columns: a third of the time of the lines below.
-        At = np.linalg.inv(factor) @ X.T
-        h = np.einsum("ji,ji->i", At, At) * weights
-        return X.T @ (y - p + h * (0.5 - p)), [X.T @ (X * (weights * (1 + h))[:, None])]
     # A = X L^-T through the k x k inverse: a triangular solve against the n columns of X' costs more.
     A = X @ np.linalg.inv(factor).T
     h = np.sum(A * A, axis=1) * weights
     score = X.T @ (y - p + h * (0.5 - p))
     augmented = X.T @ (X * (weights * (1 + h))[:, None])
-    if not exact:
-        return score, [augmented]
     n, k = X.shape
     K = (A[:, :, None] * A[:, None, :]).reshape(n, k * k)
     M = K.T @ (X * (weights * (1 - 2 * p))[:, None])
@@ -109,11 +139,16 @@ def penalised_fit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
         free[fixed] = False
         beta[fixed] = value
     block = np.ix_(free, free)
-    exact = X.shape[0] <= EXACT_HESSIAN_FIRMS_LIMIT
-    current, loglik, p, weights, information = _penalised(X, y, beta)
+    if X.shape[0] <= EXACT_HESSIAN_FIRMS_LIMIT:
+        evaluate = _penalised
+        derive = lambda p, weights, information: _derivatives(X, y, p, weights, information)  # noqa: E731
+    else:
+        evaluate = _block_penalised
+        derive = lambda at, _, information: _block_derivatives(X, y, at, information)  # noqa: E731
+    current, loglik, p, weights, information = evaluate(X, y, beta)
     converged = False
     for iteration in range(max_iterations):
-        score, matrices = _derivatives(X, y, p, weights, information, exact)
+        score, matrices = derive(p, weights, information)
         if np.max(np.abs(score[free]), initial=0.0) < SCORE_TOLERANCE:
             converged = True
             break
@@ -131,7 +166,7 @@ def penalised_fit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
                 step *= MAX_STEP / largest
             for _ in range(40):  # halve the step until the penalised likelihood does not fall
                 try:
-                    state = _penalised(X, y, beta + step)
+                    state = evaluate(X, y, beta + step)
                 except FirthFailure:
                     state = None
                 if state is not None and state[0] >= current - 1e-12 * max(1.0, abs(current)):

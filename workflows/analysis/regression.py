@@ -28,6 +28,7 @@ from statsmodels.regression.linear_model import OLS
 
 from workflows.analysis import covariance as robust
 from workflows.analysis import design_checks, diagnostics, firth, model_specs
+from workflows.analysis.block_logit import LARGE_WAVE_FIRMS, BlockLogit
 from workflows.analysis.model_specs import DERIVED, ModelSpec
 from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
 
@@ -224,9 +225,12 @@ def _fit_logit(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | N
     return document
 
 
-def _logit(ya: np.ndarray, Xa: np.ndarray) -> Logit:
-    """statsmodels' logit, without its rank check: `fit` has found the design of full rank already, and the
-    check (a singular value decomposition of the whole design) took 0.1-0.4 s a model at a million firms."""
+def _logit(ya: np.ndarray, Xa: np.ndarray) -> Logit | BlockLogit:
+    """The logit to fit: statsmodels' up to LARGE_WAVE_FIRMS firms, the same search a block of firms at a time
+    above (`block_logit.py`); without statsmodels' rank check, as `fit` has found the design of full rank already
+    (the check, a singular value decomposition of the whole design, took 0.1-0.4 s a model at a million firms)."""
+    if len(ya) > LARGE_WAVE_FIRMS:
+        return BlockLogit(ya, Xa)
     return Logit(ya, Xa, check_rank=False)
 
 
