@@ -294,32 +294,64 @@ def test_the_wave_is_read_in_numeric_columns_and_fitted_to_the_same_digits():
 
 
 def test_a_large_waves_logit_is_statsmodels_search_a_block_of_firms_at_a_time(monkeypatch):
-    """Above LARGE_WAVE_FIRMS the logit is fitted by blocks (`block_logit.py`): the same Newton steps as statsmodels',
+    """Above LARGE_WAVE_FIRMS the logit is fitted by blocks (`large_waves.py`): the same Newton steps as statsmodels',
     to the same estimates, log-likelihood and covariance, and the same verdict when it stops unconverged."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-    from workflows.analysis import block_logit
+    from workflows.analysis import large_waves
 
-    monkeypatch.setattr(block_logit, "BLOCK", 97)  # many blocks, the last one short
+    monkeypatch.setattr(large_waves, "BLOCK", 97)  # many blocks, the last one short
     data = random_firms(900)
     y, X = regression.design(REPLICATION[0], data)
     ya, Xa = y.to_numpy(), X.to_numpy()
     reference = sm.Logit(ya, Xa).fit(disp=0, method="newton", maxiter=200)
-    mine = block_logit.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=200)
+    mine = large_waves.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=200)
     assert mine.mle_retvals["converged"] and mine.mle_retvals["iterations"] == reference.mle_retvals["iterations"]
     np.testing.assert_allclose(mine.params, reference.params, rtol=1e-10)
     assert mine.llf == pytest.approx(reference.llf, rel=1e-12)
     np.testing.assert_allclose(mine.cov_params(), reference.cov_params(), rtol=1e-8)
     with pytest.warns(ConvergenceWarning):
-        stopped = block_logit.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=2)
+        stopped = large_waves.BlockLogit(ya, Xa).fit(disp=0, method="newton", maxiter=2)
     assert not stopped.mle_retvals["converged"]
 
     # The models take it above the limit, and say what they said of statsmodels' fit.
     expected = fit(REPLICATION[0], data)
     monkeypatch.setattr(regression, "LARGE_WAVE_FIRMS", 100)
-    assert isinstance(regression._logit(ya, Xa), block_logit.BlockLogit)
+    assert isinstance(regression._logit(ya, Xa), large_waves.BlockLogit)
     by_blocks = fit(REPLICATION[0], data)
     for figure in ("params", "bse", "pvalues"):
         assert list(by_blocks[figure].values()) == pytest.approx(list(expected[figure].values()), rel=1e-7)
     assert by_blocks["llf"] == pytest.approx(expected["llf"], rel=1e-12)
     assert by_blocks["diagnostics"]["auc"] == pytest.approx(expected["diagnostics"]["auc"], rel=1e-12)
+
+
+def test_a_large_waves_least_squares_fit_is_statsmodels_fit_a_block_of_firms_at_a_time(monkeypatch):
+    """Above LARGE_WAVE_FIRMS least squares is a tall-skinny QR of [X | y] by blocks (`large_waves.py`): the same
+    estimates, log-likelihood, R² and covariance as statsmodels', and the same model documents."""
+    from workflows.analysis import large_waves
+
+    monkeypatch.setattr(large_waves, "BLOCK", 97)
+    data = random_firms(900)
+    spec = next(s for s in model_specs.SPECS if s.family == "ols" and s.covariance == "nonrobust")
+    y, X = regression.design(spec, data)
+    ya, Xa = y.to_numpy(), X.to_numpy()
+    reference = sm.OLS(ya, Xa).fit()
+    mine = large_waves.BlockOLS(ya, Xa).fit()
+    # Both are backward stable; on a design scaled up to 10^10 (EXPT in VND) they agree to some 1e-8.
+    np.testing.assert_allclose(mine.params, reference.params, rtol=1e-7)
+    for figure in ("llf", "rsquared", "rsquared_adj"):
+        assert getattr(mine, figure) == pytest.approx(getattr(reference, figure), rel=1e-10), figure
+    # The covariance to 1e-8 of the product of the two standard errors (a correlation's scale).
+    scale = np.sqrt(np.outer(np.diag(reference.cov_params()), np.diag(reference.cov_params())))
+    np.testing.assert_allclose(mine.cov_params() / scale, reference.cov_params() / scale, rtol=0, atol=1e-8)
+    with pytest.raises(np.linalg.LinAlgError):
+        large_waves.BlockOLS(ya, np.c_[Xa, Xa[:, 1]]).fit()
+
+    expected = {s.key: fit(s, data) for s in model_specs.SPECS if s.family == "ols"}
+    monkeypatch.setattr(regression, "LARGE_WAVE_FIRMS", 100)
+    assert isinstance(regression._ols(ya, Xa), large_waves.BlockOLS)
+    for key, document in expected.items():
+        by_blocks = fit(next(s for s in model_specs.SPECS if s.key == key), data)
+        for figure in ("params", "bse", "pvalues"):
+            assert list(by_blocks[figure].values()) == pytest.approx(list(document[figure].values()), rel=1e-6), key
+        assert by_blocks["rsquared"] == pytest.approx(document["rsquared"], rel=1e-10)

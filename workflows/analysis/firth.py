@@ -18,7 +18,7 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.special import expit
 
-from workflows.analysis.block_logit import BLOCK
+from workflows.analysis.large_waves import BLOCK
 
 MAX_STEP = 5.0  # the largest change of one coefficient in one Newton step (logistf's maxstep)
 # Converged: the modified score is negligible, or the steps are; or (where the Hessian is not

@@ -28,7 +28,7 @@ from statsmodels.regression.linear_model import OLS
 
 from workflows.analysis import covariance as robust
 from workflows.analysis import design_checks, diagnostics, firth, model_specs
-from workflows.analysis.block_logit import LARGE_WAVE_FIRMS, BlockLogit
+from workflows.analysis.large_waves import LARGE_WAVE_FIRMS, BlockLogit, BlockOLS
 from workflows.analysis.model_specs import DERIVED, ModelSpec
 from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
 
@@ -227,11 +227,19 @@ def _fit_logit(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | N
 
 def _logit(ya: np.ndarray, Xa: np.ndarray) -> Logit | BlockLogit:
     """The logit to fit: statsmodels' up to LARGE_WAVE_FIRMS firms, the same search a block of firms at a time
-    above (`block_logit.py`); without statsmodels' rank check, as `fit` has found the design of full rank already
+    above (`large_waves.py`); without statsmodels' rank check, as `fit` has found the design of full rank already
     (the check, a singular value decomposition of the whole design, took 0.1-0.4 s a model at a million firms)."""
     if len(ya) > LARGE_WAVE_FIRMS:
         return BlockLogit(ya, Xa)
     return Logit(ya, Xa, check_rank=False)
+
+
+def _ols(ya: np.ndarray, Xa: np.ndarray) -> OLS | BlockOLS:
+    """Least squares: statsmodels' up to LARGE_WAVE_FIRMS firms, the same fit a block of firms at a time above,
+    for a design whose first column is the constant (as every model's is)."""
+    if len(ya) > LARGE_WAVE_FIRMS and np.all(Xa[:, 0] == 1.0):
+        return BlockOLS(ya, Xa)
+    return OLS(ya, Xa)
 
 
 def _converged(result) -> bool:
@@ -282,7 +290,7 @@ def _firth(spec: ModelSpec, Xa: np.ndarray, ya: np.ndarray, names: list[str], ne
 def _fit_ols(spec: ModelSpec, y: pd.Series, X: pd.DataFrame, clusters: int | None) -> dict:
     names, Xa, ya = list(X.columns), X.to_numpy(dtype=float), y.to_numpy(dtype=float)
     n, k = Xa.shape
-    result = OLS(ya, Xa).fit()
+    result = _ols(ya, Xa).fit()
     params = np.asarray(result.params, dtype=float)
     df_resid = n - k
     notes = []
