@@ -82,7 +82,9 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
         conn.execute(f"create or replace temp table wave_warnings as {query}")
         count = conn.execute("select count(*) from wave_warnings").fetchall()[0][0]
         limit = "" if items_per_rule is None else f"limit {int(items_per_rule)}"
-        listed = conn.execute(f"select * from wave_warnings order by record {limit}").df()
+        # A record may carry several warnings of a rule (outliers of two measures): every column breaks the tie, so
+        # that a wave of millions, judged on several threads, lists them in one order on every run.
+        listed = conn.execute(f"select * from wave_warnings order by record, columns(*) {limit}").df()
         conn.execute("insert into warned_records select distinct record from wave_warnings")
         conn.execute("drop table wave_warnings")
         if count:

@@ -346,6 +346,10 @@ def test_a_large_waves_least_squares_fit_is_statsmodels_fit_a_block_of_firms_at_
     np.testing.assert_allclose(mine.cov_params() / scale, reference.cov_params() / scale, rtol=0, atol=1e-8)
     with pytest.raises(np.linalg.LinAlgError):
         large_waves.BlockOLS(ya, np.c_[Xa, Xa[:, 1]]).fit()
+    # Columns of very different scales are not singular (a million firms' EXPT in VND beside a dummy): a column
+    # scaled by 10^12 has its coefficient scaled by 10^-12, and the others stay as they were.
+    scales = np.r_[1.0, 1.0, np.full(Xa.shape[1] - 2, 1e12)]
+    np.testing.assert_allclose(large_waves.BlockOLS(ya, Xa * scales).fit().params * scales, mine.params, rtol=1e-6)
 
     expected = {s.key: fit(s, data) for s in model_specs.SPECS if s.family == "ols"}
     monkeypatch.setattr(regression, "LARGE_WAVE_FIRMS", 100)

@@ -29,6 +29,7 @@ LARGE_WAVE_FIRMS = 200_000
 BLOCK = 65_536
 TOLERANCE = 1e-8  # statsmodels' `tol` for newton
 RIDGE = 1e-10  # statsmodels' `ridge_factor`, added to the scaled information
+SINGULAR = 1e-12  # a least-squares design column's part outside the others' span, relative to its length
 
 
 @dataclass
@@ -111,7 +112,10 @@ class BlockOLS:
             rows = np.column_stack([self.X[start:start + BLOCK], self.y[start:start + BLOCK]])
             factor = np.linalg.qr(np.vstack([factor, rows]), mode="r")
         R, projected = factor[:k, :k], factor[:k, k]
-        if np.any(np.abs(np.diag(R)) <= np.finfo(float).eps * np.max(np.abs(np.diag(R))) * max(n, k)):
+        # Singular where a column lies in the span of those before it, relative to its own length (the columns'
+        # scales differ by ten orders of magnitude: EXPT in VND beside dummies).
+        lengths = np.linalg.norm(R, axis=0)
+        if not np.all(lengths > 0) or np.min(np.abs(np.diag(R)) / lengths) < SINGULAR:
             raise np.linalg.LinAlgError("the design is singular")
         params = solve_triangular(R, projected)
         ssr = float(factor[k, k] ** 2) if factor.shape[0] > k else 0.0
