@@ -25,6 +25,9 @@ def test_a_new_home_uses_the_pooled_event_log_and_another_instance_reads_what_it
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         for _ in range(3):
             assert dg.materialize([tally], instance=instance).success
+            # Read while the writer keeps its connections open, as the UI reads a run in progress.
+            with _home_instance() as watcher:
+                assert watcher.get_latest_materialization_event(dg.AssetKey("tally")) is not None
     # A second process (the UI, the daemon) opens the same files with an instance of its own.
     with _home_instance() as reader:
         assert len(reader.get_runs()) == 3
@@ -86,3 +89,16 @@ def test_the_event_log_keeps_at_most_a_few_files_open(tmp_path):
     finally:
         storage.dispose()
     assert not storage._engines
+
+
+def test_after_a_wipe_a_run_id_used_again_gets_a_new_file(tmp_path):
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    try:
+        with storage.run_connection("run-a") as conn:
+            conn.exec_driver_sql("select count(*) from event_logs")
+        storage.wipe()
+        assert not storage._engines
+        with storage.run_connection("run-a") as conn:  # created again, with its tables
+            assert conn.exec_driver_sql("select count(*) from event_logs").scalar() == 0
+    finally:
+        storage.dispose()

@@ -50,3 +50,24 @@ def test_the_data_generators_live_outside_the_runtime_packages():
     importing = [str(p) for p in runtime
                  if any(re.match(r"\s*(from|import)\s+generators\b", line) for line in p.read_text().splitlines())]
     assert importing == []
+
+
+def test_a_files_imports_are_scanned_again_when_its_bytes_change_and_a_damaged_cache_is_ignored(tmp_path, monkeypatch):
+    from workflows import versions
+
+    monkeypatch.setattr(versions, "SCAN_CACHE", tmp_path / "cache" / "code_versions.json")
+    versions._kept_scans.cache_clear()
+    module = tmp_path / "module.py"
+    module.write_text("import workflows.paths\nREADS = ('sql/*.sql',)\n", encoding="utf-8")
+    try:
+        assert versions._scanned(module) == {"imports": ["workflows.paths"], "reads": ["sql/*.sql"]}
+        assert versions.SCAN_CACHE.is_file()
+        module.write_text("from schemas import questionnaire\n", encoding="utf-8")
+        assert versions._scanned(module)["imports"] == ["schemas", "schemas.questionnaire"]
+        # A cache another process left damaged is read as empty, and written again whole.
+        versions.SCAN_CACHE.write_text("{not json", encoding="utf-8")
+        versions._kept_scans.cache_clear()
+        assert versions._scanned(module)["reads"] == []
+        assert "schemas.questionnaire" in versions.SCAN_CACHE.read_text(encoding="utf-8")
+    finally:
+        versions._kept_scans.cache_clear()

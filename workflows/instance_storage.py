@@ -34,6 +34,8 @@ from dagster._serdes import ConfigurableClassData
 from sqlalchemy import Connection, Engine, create_engine
 
 OPEN_DATABASE_FILES = 8
+# Engines a forked process inherited from its parent: referenced for the process's life, never closed by it.
+_INHERITED: list[Engine] = []
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -53,7 +55,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _engine(self, shard: str) -> Engine:
         if self._engines_pid != os.getpid():
-            # A forked child must not share its parent's open SQLite connections: it opens its own.
+            # A forked child opens connections of its own. It never closes its parent's (SQLite warns that a close in
+            # a child can checkpoint or remove the write-ahead log the parent still uses): they are kept, unused.
+            _INHERITED.extend(self._engines.values())
             self._engines = OrderedDict()
             self._engines_pid = os.getpid()
         if (engine := self._engines.get(shard)) is not None:
@@ -71,7 +75,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def dispose(self) -> None:
         super().dispose()
+        self._close_engines()
+
+    def wipe(self) -> None:
+        super().wipe()
+        self._close_engines()  # the run files are gone: a run id used again gets a new file and engine
+
+    def upgrade(self) -> None:
+        super().upgrade()
+        self._close_engines()
+
+    def _close_engines(self) -> None:
         with self._db_lock:
+            if self._engines_pid != os.getpid():
+                _INHERITED.extend(self._engines.values())
+                self._engines = OrderedDict()
             while self._engines:
                 self._engines.popitem()[1].dispose()
 

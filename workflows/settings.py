@@ -55,8 +55,11 @@ def apply_defaults() -> None:
     os.makedirs(home, exist_ok=True)
     instance_config = os.path.join(home, "dagster.yaml")
     if not os.path.exists(instance_config) or _read(instance_config) in EARLIER_INSTANCE_CONFIGS:
-        with open(instance_config, "w", encoding="utf-8") as handle:
+        # Written whole and then moved into place: another process (the UI, its daemon) never reads half of it.
+        pending = f"{instance_config}.{os.getpid()}.tmp"
+        with open(pending, "w", encoding="utf-8") as handle:
             handle.write(INSTANCE_CONFIG)
+        os.replace(pending, instance_config)
     os.makedirs(os.path.dirname(os.environ["CLEANTECH_WAREHOUSE"]) or ".", exist_ok=True)
 
 

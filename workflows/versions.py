@@ -12,6 +12,7 @@ import ast
 import hashlib
 import json
 import os
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -85,18 +86,20 @@ def _reads(path: Path) -> tuple[str, ...]:
 SCAN_CACHE = CACHE_DIR / "code_versions.json"
 _SCANNER = Path(__file__).read_bytes()
 MAX_KEPT_SCANS = 1000
+_SCANS_LOCK = threading.Lock()
 
 
 def _scanned(path: Path) -> dict[str, list[str]]:
     source = path.read_bytes()
     key = hashlib.sha256(_SCANNER + source).hexdigest()
-    kept = _kept_scans()
-    if not isinstance(scan := kept.get(key), dict):
-        tree = ast.parse(source, str(path))
-        if len(kept) > MAX_KEPT_SCANS:  # scans of files long since edited: start afresh
-            kept.clear()
-        scan = kept[key] = {"imports": _imports_in(tree), "reads": _reads_in(tree)}
-        _keep_scans(kept)
+    with _SCANS_LOCK:
+        kept = _kept_scans()
+        if not isinstance(scan := kept.get(key), dict):
+            tree = ast.parse(source, str(path))
+            if len(kept) > MAX_KEPT_SCANS:  # scans of files long since edited: start afresh
+                kept.clear()
+            scan = kept[key] = {"imports": _imports_in(tree), "reads": _reads_in(tree)}
+            _keep_scans(kept)
     return scan
 
 
@@ -113,7 +116,7 @@ def _keep_scans(kept: dict) -> None:
     """Write the scans atomically; a folder that cannot be written only costs the next run time."""
     try:
         SCAN_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        pending = SCAN_CACHE.with_name(f".{SCAN_CACHE.name}.{os.getpid()}.tmp")
+        pending = SCAN_CACHE.with_name(f".{SCAN_CACHE.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         pending.write_text(json.dumps(kept, sort_keys=True), encoding="utf-8")
         os.replace(pending, SCAN_CACHE)
     except OSError:
