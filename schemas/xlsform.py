@@ -12,12 +12,12 @@ the expression (`FormError`).
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from schemas.form_expressions import UnsupportedExpression, condition
+from workflows.atomic import write_atomically
 from workflows.paths import CACHE_DIR
 
 # XLSForm's question types (as pyxform names them) and the project's kinds.
@@ -113,10 +113,7 @@ def _keep_form(form: Form, key: str) -> None:
     document = {"version": form.version, "title": form.title,
                 "questions": [asdict(question) for question in form.questions]}
     try:
-        FORM_CACHE.mkdir(parents=True, exist_ok=True)
-        pending = FORM_CACHE / f".{key}.{os.getpid()}.tmp"
-        pending.write_text(json.dumps(document, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(pending, FORM_CACHE / f"{key}.json")
+        write_atomically(FORM_CACHE / f"{key}.json", json.dumps(document, ensure_ascii=False, sort_keys=True))
     except OSError:
         pass
 

@@ -5,8 +5,10 @@ the command line calls ``apply_defaults()`` first so both see one value.
 """
 
 import os
+from pathlib import Path
 
 from workflows import paths
+from workflows.atomic import write_atomically
 
 DEFAULTS = {
     "CLEANTECH_WAREHOUSE": str(paths.WAREHOUSE_FILE),
@@ -55,11 +57,8 @@ def apply_defaults() -> None:
     os.makedirs(home, exist_ok=True)
     instance_config = os.path.join(home, "dagster.yaml")
     if not os.path.exists(instance_config) or _read(instance_config) in EARLIER_INSTANCE_CONFIGS:
-        # Written whole and then moved into place: another process (the UI, its daemon) never reads half of it.
-        pending = f"{instance_config}.{os.getpid()}.tmp"
-        with open(pending, "w", encoding="utf-8") as handle:
-            handle.write(INSTANCE_CONFIG)
-        os.replace(pending, instance_config)
+        # Written whole: another process (the UI, its daemon) never reads half of it.
+        write_atomically(Path(instance_config), INSTANCE_CONFIG)
     os.makedirs(os.path.dirname(os.environ["CLEANTECH_WAREHOUSE"]) or ".", exist_ok=True)
 
 

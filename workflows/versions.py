@@ -11,11 +11,11 @@ change elsewhere (the command line, the UI) makes nothing stale.
 import ast
 import hashlib
 import json
-import os
 import threading
 from functools import cache
 from pathlib import Path
 
+from workflows.atomic import write_atomically
 from workflows.paths import CACHE_DIR, PROJECT_ROOT
 
 PROJECT_PACKAGES = ("workflows", "schemas")
@@ -115,10 +115,7 @@ def _kept_scans() -> dict:
 def _keep_scans(kept: dict) -> None:
     """Write the scans atomically; a folder that cannot be written only costs the next run time."""
     try:
-        SCAN_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        pending = SCAN_CACHE.with_name(f".{SCAN_CACHE.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        pending.write_text(json.dumps(kept, sort_keys=True), encoding="utf-8")
-        os.replace(pending, SCAN_CACHE)
+        write_atomically(SCAN_CACHE, json.dumps(kept, sort_keys=True))
     except OSError:
         pass
 

@@ -14,9 +14,7 @@ file and an interrupted run leaves the previous version whole.
 import difflib
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -26,6 +24,7 @@ import pandas as pd
 
 from schemas.findings import ITEMS_PER_RULE
 from schemas.rules import BLOCKING_RULES, ERROR, RULE_GROUPS, WARNING, error_count
+from workflows.atomic import write_atomically
 from workflows.warehouse.json_values import clean
 
 # What `validation.json` says of each finding, in its order.
@@ -237,7 +236,7 @@ def validation_html(wave: str, source_name: str, sha256: str, items: list[dict],
 
 def write_file(path: Path, content: str | bytes) -> None:
     """Write text or bytes to a temporary name, then rename it into place."""
-    _write_atomically(path, content)
+    write_atomically(path, content)
 
 
 def json_text(document: dict) -> str:
@@ -245,23 +244,7 @@ def json_text(document: dict) -> str:
 
 
 def write_json(path: Path, document: dict) -> None:
-    _write_atomically(path, json_text(document))
-
-
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(content, bytes) else "w"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
-            handle.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(path, json_text(document))
 
 
 def sha256_of(content: bytes) -> str:
