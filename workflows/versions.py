@@ -71,14 +71,18 @@ def _files_of(module: str) -> list[Path]:
     return [path for path in files if path.is_file()]
 
 
-@cache
 def _imports(path: Path) -> tuple[str, ...]:
-    return tuple(_scanned(path)["imports"])
+    return tuple(_scan_of(path)["imports"])
+
+
+def _reads(path: Path) -> tuple[str, ...]:
+    return tuple(_scan_of(path)["reads"])
 
 
 @cache
-def _reads(path: Path) -> tuple[str, ...]:
-    return tuple(_scanned(path)["reads"])
+def _scan_of(path: Path) -> dict[str, list[str]]:
+    """The file's scan, read and hashed once per process (its imports and its reads both come from it)."""
+    return _scanned(path)
 
 
 # What each source file imports and reads, kept by the digest of its bytes and of this module:
