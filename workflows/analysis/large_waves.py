@@ -85,6 +85,18 @@ class BlockLogit:
 
 
 
+def r_factor(*columns: np.ndarray) -> np.ndarray:
+    """The R factor of the columns side by side (designs, or single columns), from a tall-skinny QR a block of firms
+    at a time: stacked on the R of the blocks before, each block's QR keeps the R of all so far, and no copy of the
+    columns is ever made whole."""
+    width = sum(1 if column.ndim == 1 else column.shape[1] for column in columns)
+    factor = np.zeros((0, width))
+    for start in range(0, len(columns[0]), BLOCK):
+        block = np.column_stack([column[start:start + BLOCK] for column in columns])
+        factor = np.linalg.qr(np.vstack([factor, block]), mode="r")
+    return factor
+
+
 @dataclass
 class BlockOLSResult:
     """What the models read of a statsmodels least-squares fit."""
@@ -107,10 +119,7 @@ class BlockOLS:
 
     def fit(self) -> BlockOLSResult:
         n, k = self.X.shape
-        factor = np.zeros((0, k + 1))
-        for start in range(0, n, BLOCK):
-            rows = np.column_stack([self.X[start:start + BLOCK], self.y[start:start + BLOCK]])
-            factor = np.linalg.qr(np.vstack([factor, rows]), mode="r")
+        factor = r_factor(self.X, self.y)
         R, projected = factor[:k, :k], factor[:k, k]
         # Singular where a column lies in the span of those before it, relative to its own length (the columns'
         # scales differ by ten orders of magnitude: EXPT in VND beside dummies).

@@ -28,7 +28,7 @@ from statsmodels.regression.linear_model import OLS
 
 from workflows.analysis import covariance as robust
 from workflows.analysis import design_checks, diagnostics, firth, model_specs
-from workflows.analysis.large_waves import LARGE_WAVE_FIRMS, BlockLogit, BlockOLS
+from workflows.analysis.large_waves import LARGE_WAVE_FIRMS, BlockLogit, BlockOLS, r_factor
 from workflows.analysis.model_specs import DERIVED, ModelSpec
 from workflows.analysis.model_specs import REPLICATION, ROBUSTNESS  # noqa: F401 (results.py groups the fits by them from here)
 
@@ -394,17 +394,13 @@ def _spans(general: np.ndarray, restricted: np.ndarray) -> bool:
     so no copy of a design is ever made (at ten million firms each is half a gigabyte). Nested when
     every restricted column lies within SPAN_TOLERANCE of that span, relative to its own length."""
     k = general.shape[1]
-    factor = np.zeros((0, k + restricted.shape[1]))
-    for start in range(0, general.shape[0], SPAN_BLOCK):
-        block = np.hstack([general[start:start + SPAN_BLOCK], restricted[start:start + SPAN_BLOCK]])
-        factor = np.linalg.qr(np.vstack([factor, block]), mode="r")
+    factor = r_factor(general, restricted)
     lengths = np.linalg.norm(factor[:, k:], axis=0)  # R keeps the columns' lengths
     lengths[lengths == 0] = 1.0
     residual = np.linalg.norm(factor[k:, k:], axis=0) / lengths
     return bool(np.max(residual, initial=0.0) < SPAN_TOLERANCE)
 
 
-SPAN_BLOCK = 65_536
 SPAN_TOLERANCE = 1e-8
 
 
