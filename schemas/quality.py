@@ -67,18 +67,9 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
     `judged` is `findings.judge`'s verdict on the same relation by that form, whose rows spare judging the wave
     again for the records with a finding (see `interviewer_figures`).
     """
-    present = set(columns)
-    firm_id = quoted("firm_id") if "firm_id" in present else "null"
     verdict = Verdict()
     conn.execute("create or replace temp table warned_records (record bigint)")
-    for rule, query, sentence in (
-        ("outlier", _outlier_query(relation, present), _outlier_finding),
-        ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
-        ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
-        ("interview_duration", _duration_query(relation, present, firm_id), _duration_finding),
-    ):
-        if query is None:
-            continue
+    for rule, query, sentence in _warning_queries(relation, set(columns)):
         conn.execute(f"create or replace temp table wave_warnings as {query}")
         count = conn.execute("select count(*) from wave_warnings").fetchall()[0][0]
         limit = "" if items_per_rule is None else f"limit {int(items_per_rule)}"
@@ -94,6 +85,17 @@ def quality_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: li
                                               judged)
     finally:
         conn.execute("drop table warned_records")
+
+
+def _warning_queries(relation: str, present: set[str]) -> list[tuple[str, str, object]]:
+    """Each warning rule of this module that the columns present allow: (rule, the query of its rows, its sentence)."""
+    firm_id = quoted("firm_id") if "firm_id" in present else "null"
+    return [(rule, query, sentence) for rule, query, sentence in (
+        ("outlier", _outlier_query(relation, present), _outlier_finding),
+        ("interview_date_far", _far_date_query(relation, present, firm_id), _far_date_finding),
+        ("duplicate_answers", _duplicate_query(relation, present), _duplicate_finding),
+        ("interview_duration", _duration_query(relation, present, firm_id), _duration_finding),
+    ) if query is not None]
 
 
 def _duration_query(relation: str, present: set[str], firm_id: str) -> str | None:
@@ -235,10 +237,7 @@ def _records_with_findings(conn: duckdb.DuckDBPyConnection, relation: str, colum
         flagged = [f"select record from ({query})" for query in failure_queries(relation, columns, questionnaire)]
     if warned_records is not None:
         return [*flagged, f"select record from {warned_records}"]
-    firm_id = quoted("firm_id") if "firm_id" in present else "null"
-    return flagged + [f"select record from ({query})" for query in (
-        _outlier_query(relation, present), _far_date_query(relation, present, firm_id), _duplicate_query(relation, present),
-        _duration_query(relation, present, firm_id)) if query is not None]
+    return flagged + [f"select record from ({query})" for _, query, _ in _warning_queries(relation, present)]
 
 
 def interviewer_warnings(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
