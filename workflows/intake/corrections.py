@@ -291,8 +291,7 @@ def _locate(conn: duckdb.DuckDBPyConnection, wave: str, version: Version, correc
                 select wanted.line, staged.source_row, staged.{quoted(column)}
                 from wanted_corrections as wanted
                 join staging.raw_responses as staged
-                  on staged.wave = $wave and staged.raw_sha256 = $raw_sha256
-                 and staged.corrections_sha256 = $corrections_sha256
+                  on staged.wave = $wave and {OF_VERSION}
                  and trim(staged.firm_id) = wanted.firm_id
                  and (wanted."row" is null or staged.source_row = wanted."row")
                 order by wanted.line, staged.source_row
@@ -320,8 +319,7 @@ def _write(conn: duckdb.DuckDBPyConnection, wave: str, version: Version,
                 f"""
                 update staging.raw_responses as staged set {quoted(column)} = applied.new_value
                 from applied_now as applied
-                where staged.wave = $wave and staged.raw_sha256 = $raw_sha256
-                  and staged.corrections_sha256 = $corrections_sha256
+                where staged.wave = $wave and {OF_VERSION}
                   and staged.source_row = applied.source_row and applied."column" = $column
                 """, {"wave": wave, **version.params, "column": column})
         conn.execute(
