@@ -31,6 +31,7 @@ import dagster as dg
 from workflows.defs.jobs import wave_job
 from workflows.defs.partitions import wave_partitions
 from workflows.defs.resources import WaveFiles
+from workflows.intake.corrections import NO_FILE
 from workflows.intake.files import NotARegularFile, file_sha256
 from workflows.intake.raw_folder import RawFolder, scan_raw_folder
 from workflows.command.terminal import printable
@@ -39,7 +40,7 @@ CURSOR_VERSION = 2
 # Skipped entries remembered one by one (so each is logged once); beyond these, one digest of the rest.
 REMEMBERED_SKIPS = 100
 # The cursor's entry of a wave without a corrections file.
-NO_CORRECTIONS = ["none"]
+NO_CORRECTIONS = [NO_FILE]
 
 @dg.sensor(job=wave_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a wave for each new export in the raw folder (CSV, XLSX or SPSS .sav) and runs it when "
@@ -128,7 +129,7 @@ def _read_cursor(cursor: str | None) -> dict:
 
 
 def _corrections_state(context, wave_files: WaveFiles, wave: str, previous: list | None) -> tuple[list, bool]:
-    """The wave's corrections file as [sha256, size, mtime_ns] (["none"] without one), and whether it changed since
+    """The wave's corrections file as [sha256, size, mtime_ns] (NO_CORRECTIONS without one), and whether it changed since
     the cursor last saw it; on first sight, since the wave's latest `wave_corrections` read it."""
     path = wave_files.corrections_of(wave)
     try:
@@ -141,7 +142,7 @@ def _corrections_state(context, wave_files: WaveFiles, wave: str, previous: list
     if previous is None:
         record = _latest_record(context.instance, dg.AssetKey("wave_corrections"), wave)
         metadata = record.event_log_entry.asset_materialization.metadata if record else {}
-        judged = metadata["corrections_sha256"].value if "corrections_sha256" in metadata else "none"
+        judged = metadata["corrections_sha256"].value if "corrections_sha256" in metadata else NO_FILE
         return current, judged != current[0]
     return current, current[0] != previous[0]
 
@@ -190,10 +191,10 @@ def _judged(instance: dg.DagsterInstance, wave: str) -> tuple[str | None, int]:
 
 
 def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha: str,
-                 corrections_sha: str = "none") -> str | None:
+                 corrections_sha: str = NO_FILE) -> str | None:
     """Why the wave's published report is stale, or None when it is current or cannot be fixed by a rerun.
 
-    `corrections_sha` is the sha256 of the wave's corrections file, "none" without one."""
+    `corrections_sha` is the sha256 of the wave's corrections file, NO_FILE without one."""
     latest_attempt = _latest(instance, dg.AssetKey("raw_wave"), wave)
     report = _latest(instance, dg.AssetKey("wave_report"), wave)
     reported_version, attempted_version = _version_of(report), _version_of(latest_attempt)
@@ -204,8 +205,8 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
     if reported_version[0] != sha:
         return "the raw file changed"
     if reported_version[1] != corrections_sha:
-        return ("its corrections file was removed" if corrections_sha == "none" else
-                "its corrections file is new" if reported_version[1] == "none" else "its corrections file changed")
+        return ("its corrections file was removed" if corrections_sha == NO_FILE else
+                "its corrections file is new" if reported_version[1] == NO_FILE else "its corrections file changed")
     for key in definitions_graph.get_all_asset_keys():
         current = definitions_graph.get(key).code_version
         event = _latest(instance, key, wave)
@@ -219,10 +220,10 @@ def stale_reason(instance: dg.DagsterInstance, definitions_graph, wave: str, sha
 
 
 def _version_of(event) -> tuple[str | None, str]:
-    """The (raw file, corrections file) sha256 a materialization recorded: (None, "none") for none."""
+    """The (raw file, corrections file) sha256 a materialization recorded: (None, NO_FILE) for none."""
     metadata = event.asset_materialization.metadata if event else {}
     return (metadata["raw_sha256"].value if "raw_sha256" in metadata else None,
-            metadata["corrections_sha256"].value if "corrections_sha256" in metadata else "none")
+            metadata["corrections_sha256"].value if "corrections_sha256" in metadata else NO_FILE)
 
 
 def current_predecessor(instance: dg.DagsterInstance, wave: str) -> str | None:
@@ -269,7 +270,7 @@ def stale_waves(context: dg.ScheduleEvaluationContext, wave_files: dg.ResourcePa
             continue
         corrections = wave_files.corrections_of(wave)
         try:
-            corrections_sha = file_sha256(corrections) if corrections.exists() else "none"
+            corrections_sha = file_sha256(corrections) if corrections.exists() else NO_FILE
         except (NotARegularFile, OSError) as error:
             context.log.warning("wave %s: its corrections file could not be read (%s)", wave,
                                 printable(getattr(error, "strerror", None) or error))

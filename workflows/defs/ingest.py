@@ -43,13 +43,13 @@ def wave_corrections(
                          path, len(received.problems))
     return dg.MaterializeResult(
         metadata={
-            "corrections_file": dg.MetadataValue.path(str(path)) if received.path else "none",
-            "corrections_sha256": received.sha256 or "none",
+            "corrections_file": dg.MetadataValue.path(str(path)) if received.path else corrections.NO_FILE,
+            "corrections_sha256": received.sha256 or corrections.NO_FILE,
             "corrections": len(received.corrections),
             "faults": len(received.problems),
         },
         # An unchanged file (or still none) is the same version: only a changed one makes the wave stale.
-        data_version=dg.DataVersion(received.sha256 or "none"),
+        data_version=dg.DataVersion(received.sha256 or corrections.NO_FILE),
     )
 
 

@@ -15,6 +15,7 @@ from workflows.defs.partitions import WAREHOUSE_POOL, wave_partitions
 from workflows.versions import code_version
 from workflows.defs.resources import WaveFiles
 from workflows.report.report_context import report_context
+from workflows.intake.corrections import NO_FILE
 from workflows.intake.files import file_sha256
 from workflows.report.rendering import render_html, render_pdf
 from workflows.warehouse.resource import Warehouse
@@ -128,6 +129,6 @@ def wave_report(
             "pages": pages,
             "seconds_rendering": round(rendering, 3),
             "raw_sha256": document["raw_sha256"],
-            "corrections_sha256": version.corrections_sha256 or "none",
+            "corrections_sha256": version.corrections_sha256 or NO_FILE,
         }
     )

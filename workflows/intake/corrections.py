@@ -45,6 +45,8 @@ FILE_RULE = "corrections_file"
 REFUSED_RULE = "correction_refused"
 LEFT_BEHIND_RULE = "corrections_file_removed"
 RULES = (FILE_RULE, REFUSED_RULE, LEFT_BEHIND_RULE)
+# The corrections file's sha256 where a wave has none: in the assets' metadata and the sensor's cursor.
+NO_FILE = "none"
 
 
 @dataclass(frozen=True)
