@@ -55,3 +55,11 @@ def test_the_profile_of_a_run_adds_up_to_its_total():
     # A missed target is followed by the run's largest parts, by this profile.
     largest = benchmark().largest_parts({"profile": parts, "total": 9.0}, count=2)
     assert largest == "process start to the run's first event 3.0 s (33%); step `wave_report` 2.2 s (25%)"
+
+
+def test_a_verdict_carries_the_run_it_judges_so_that_a_miss_is_explained_by_that_run():
+    bench = benchmark()
+    slow = {"n": 51, "total": 9.0, "floor": 4.0, "peak_mb": 400.0}
+    checks = {text.split(":")[0]: (met, row) for text, met, row in bench.verdicts({51: slow})}
+    assert checks["51 firms"] == (False, slow)
+    assert checks["1,000,000 firms"] == (None, None)
