@@ -80,10 +80,10 @@ def test_firth_and_its_profile_inference_agree_with_firthmodels(name, X, y):
 def test_the_large_wave_passes_of_firths_fit_reach_firthmodels_estimates(name, X, y, monkeypatch):
     """Above EXACT_HESSIAN_FIRMS_LIMIT firms the fit takes its passes a block of firms at a time (one logarithm,
     the hat values from L^-1 X'); on these designs, as if they were that large, it reaches the same maximum."""
-    from workflows.analysis import firth
+    from workflows.analysis import firth, large_waves
 
     monkeypatch.setattr(firth, "EXACT_HESSIAN_FIRMS_LIMIT", 0)
-    monkeypatch.setattr(firth, "BLOCK", 37)  # many blocks, the last one short
+    monkeypatch.setattr(large_waves, "BLOCK", 37)  # many blocks, the last one short
     mine = firth_logit(X, y, profile=False)
     reference = firthmodels_reference(X, y)
     assert mine["penalised_llf"] == pytest.approx(reference["penalised_llf"], abs=1e-7)

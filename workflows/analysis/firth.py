@@ -18,7 +18,7 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.special import expit
 
-from workflows.analysis.large_waves import BLOCK
+from workflows.analysis import large_waves
 
 MAX_STEP = 5.0  # the largest change of one coefficient in one Newton step (logistf's maxstep)
 # Converged: the modified score is negligible, or the steps are; or (where the Hessian is not
@@ -65,17 +65,10 @@ def _logdet(information: np.ndarray) -> float:
 
 
 def _block_penalised(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
-    """`_penalised` of a large wave, a block of firms at a time (every temporary small), with one pass of
-    logarithms instead of two (-log(1 - p) = -log p + eta); in place of p and the weights, which the
-    derivatives compute again block by block, the coefficients they are at."""
-    loglik, information = 0.0, np.zeros((X.shape[1], X.shape[1]))
-    for start in range(0, X.shape[0], BLOCK):
-        rows, outcome = X[start:start + BLOCK], y[start:start + BLOCK]
-        eta = rows @ beta
-        minus_log_p = np.logaddexp(0.0, -eta)
-        loglik -= float(np.sum(minus_log_p) + (1 - outcome) @ eta)
-        p = np.exp(-minus_log_p)
-        information += (rows.T * (p * (1 - p))) @ rows
+    """`_penalised` of a large wave, from the logit's likelihood and information a block of firms at a time
+    (`large_waves.logit_derivatives`); in place of p and the weights, which the derivatives compute again block by
+    block, the coefficients they are at."""
+    loglik, _, information = large_waves.logit_derivatives(X, y, beta)
     return loglik + 0.5 * _logdet(information), loglik, beta, None, information
 
 
@@ -89,8 +82,9 @@ def _block_derivatives(X: np.ndarray, y: np.ndarray, beta: np.ndarray, informati
         raise FirthFailure("the information matrix is singular") from error
     k = X.shape[1]
     score, augmented = np.zeros(k), np.zeros((k, k))
-    for start in range(0, X.shape[0], BLOCK):
-        rows, outcome = X[start:start + BLOCK], y[start:start + BLOCK]
+    block = large_waves.BLOCK
+    for start in range(0, X.shape[0], block):
+        rows, outcome = X[start:start + block], y[start:start + block]
         p = expit(rows @ beta)
         weights = p * (1 - p)
         scaled = inverse @ rows.T

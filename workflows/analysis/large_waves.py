@@ -71,18 +71,22 @@ class BlockLogit:
                                              "fopt": -llf / n})
 
     def derivatives(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """The log-likelihood, the score X'(y - p) and the information X'WX at `params`, in one pass."""
-        k = self.X.shape[1]
-        loglik, score, information = 0.0, np.zeros(k), np.zeros((k, k))
-        for start in range(0, self.X.shape[0], BLOCK):
-            X, y = self.X[start:start + BLOCK], self.y[start:start + BLOCK]
-            eta = X @ params
-            p = expit(eta)
-            loglik += float(y @ eta - np.sum(np.logaddexp(0.0, eta)))
-            score += X.T @ (y - p)
-            information += (X.T * (p * (1 - p))) @ X
-        return loglik, score, information
+        return logit_derivatives(self.X, self.y, params)
 
+
+def logit_derivatives(X: np.ndarray, y: np.ndarray, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The logit's log-likelihood, score X'(y - p) and information X'WX at `params`, in one pass over the firms,
+    a block at a time."""
+    k = X.shape[1]
+    loglik, score, information = 0.0, np.zeros(k), np.zeros((k, k))
+    for start in range(0, X.shape[0], BLOCK):
+        rows, outcome = X[start:start + BLOCK], y[start:start + BLOCK]
+        eta = rows @ params
+        p = expit(eta)
+        loglik += float(outcome @ eta - np.sum(np.logaddexp(0.0, eta)))
+        score += rows.T @ (outcome - p)
+        information += (rows.T * (p * (1 - p))) @ rows
+    return loglik, score, information
 
 
 def r_factor(*columns: np.ndarray) -> np.ndarray:
