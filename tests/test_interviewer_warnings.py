@@ -187,7 +187,8 @@ def test_the_workbook_shows_each_interviewers_shares_and_counts_a_warning_about_
     [warning] = list(book["interviewer_patterns"].iter_rows(min_row=2, values_only=True))
     assert warning[2] == "BINH"  # the interviewer column names the interviewer the warning is about
     # Given only each interviewer's records, the sheet counts the records with a listed finding.
-    content = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": 4, "BINH": 5})["issues.xlsx"]
+    content = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": {"records": 4},
+                                                                                 "BINH": {"records": 5}})["issues.xlsx"]
     header, *table = openpyxl.load_workbook(io.BytesIO(content))["interviewers"].iter_rows(values_only=True)
     assert "'other' answers" not in header
     assert {row[0]: row[header.index("records with a finding")] for row in table if row and row[0] in figures} == {

@@ -185,7 +185,7 @@ def test_a_missing_column_is_paired_with_the_unknown_one_of_the_most_similar_nam
 def test_the_workbook_has_a_summary_a_sheet_per_check_and_the_interviewers_figures():
     frame, counts = broken_wave()
     content = outputs.validation_files("w", "w.csv", "abc", frame, counts,
-                                       interviews={"ANH": 4, "BINH": 2, "CHI": 1})["issues.xlsx"]
+                                       interviews={"ANH": {"records": 4}, "BINH": {"records": 2}, "CHI": {"records": 1}})["issues.xlsx"]
     book = openpyxl.load_workbook(io.BytesIO(content))
     assert book.sheetnames == ["summary", "required_columns_present", "answers_well_formed", "answers_in_range",
                                "no_outliers_within_clusters", "no_unknown_columns", "interviewers"]
@@ -229,8 +229,8 @@ def test_findings_beyond_a_sheets_rows_continue_on_the_next_sheet():
 
 def test_the_workbook_is_the_same_bytes_for_the_same_findings():
     frame, counts = broken_wave()
-    first = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": 4})["issues.xlsx"]
-    again = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": 4})["issues.xlsx"]
+    first = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": {"records": 4}})["issues.xlsx"]
+    again = outputs.validation_files("w", "w.csv", "abc", frame, counts, interviews={"ANH": {"records": 4}})["issues.xlsx"]
     assert first == again
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}

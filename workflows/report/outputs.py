@@ -69,11 +69,12 @@ def _fields(item: dict) -> dict:
 
 
 def validation_files(wave: str, source_name: str, sha256: str, findings: pd.DataFrame, counts: dict[str, int],
-                     all_items: bool = False, interviews: dict[str, dict] | None = None) -> dict[str, str | bytes]:
+                     all_items: bool = False, interviews: dict[str, dict[str, int]] | None = None) -> dict[str, str | bytes]:
     """`validation.json`, its readable twin `validation.html` and the field workbook `issues.xlsx`, by file name.
 
     `findings` are `staging.findings_of`, with `CONTEXT_COLUMNS` when the workbook should name each
-    finding's interviewer and interview date; `interviews` is each interviewer's number of records.
+    finding's interviewer and interview date; `interviews` is each interviewer's figures
+    (`staging.interviews_per_interviewer`).
     """
     from workflows.report.workbook import issues_workbook
 

@@ -52,10 +52,10 @@ FILL_IN = PatternFill("solid", fgColor="EAF2FB")
 
 
 def issues_workbook(wave: str, source_name: str, sha256: str, items: list[dict], counts: dict[str, int],
-                    interviews: Mapping[str, int | Mapping[str, int]], truncated: bool,
+                    interviews: Mapping[str, Mapping[str, int]], truncated: bool,
                     rows_per_sheet: int = ROWS_PER_SHEET) -> bytes:
-    """The workbook's bytes; `items` are `outputs.finding_items`, `interviews` each interviewer's records: their
-    number, or their figures (`quality.INTERVIEWER_FIGURES`, by name, among them `records`)."""
+    """The workbook's bytes; `items` are `outputs.finding_items`, `interviews` each interviewer's figures
+    (`quality.INTERVIEWER_FIGURES`, by name: at least `records`)."""
     from schemas.questionnaire import QUESTION
     from workflows.report.outputs import checks_with_findings
 
@@ -138,11 +138,9 @@ def _interviewer_of(item: dict) -> str | None:
     return item.get("interviewer_id")
 
 
-def _interviewers(sheet, found, interviews: Mapping[str, int | Mapping[str, int]], truncated: bool) -> None:
+def _interviewers(sheet, found, figures: Mapping[str, Mapping[str, int]], truncated: bool) -> None:
     """Per interviewer: records, findings (errors, warnings), findings per record, the shares of records with a
     finding, of 'other' answers and of optional questions left empty, and findings per check."""
-    figures = {interviewer: dict(value) if isinstance(value, Mapping) else {"records": value}
-               for interviewer, value in interviews.items()}
     # The 'other' and optional shares need the wave's answers: shown when the figures were given.
     shares = [share for share in INTERVIEWER_SHARES
               if share[1] == "records_with_findings" or any(share[1] in value for value in figures.values())]
